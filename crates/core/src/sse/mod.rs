@@ -1,0 +1,1 @@
+//! See the crate docs for where `sse` sits on the data path.

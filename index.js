@@ -1,0 +1,4 @@
+// Public entry of chat-headstart. The generated native loader (binding.cjs) is private;
+// each area of the API lives in its own module under lib/.
+export { native as __native } from './lib/native.js'
+export { nativeVersion } from './lib/version.js'

@@ -1,0 +1,3 @@
+//! One file per public area; each is a thin adapter over the core crates.
+
+mod version;

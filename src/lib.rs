@@ -1,0 +1,5 @@
+//! Node-API binding of chat-headstart. Thin by design: every item here converts arguments,
+//! calls into `chat-headstart-core` / `chat-headstart-plane`, and converts results back.
+//! The generated loader (`binding.cjs`) stays private behind the hand-written `index.js`.
+
+mod binding;
