@@ -2,3 +2,4 @@
 
 /** Version of the native core, e.g. "0.1.0". */
 export declare function nativeVersion(): string
+export * from './lib/plane.js'
