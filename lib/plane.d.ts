@@ -117,6 +117,8 @@ export interface DevPlaneOptions {
   flushIntervalMs?: number
   /** Idle heartbeat (`event: ping`) period of streaming reads. Default 10000. */
   heartbeatMs?: number
+  /** Idle wait (s) of the session SSE route when the client sends no Timeout-Seconds. Default 60 (like S2). */
+  sseDefaultWaitSeconds?: number
   /** Record requests for `requests()`. Default true. */
   logRequests?: boolean
   /** Oldest entries are dropped beyond this. Default 100000. */

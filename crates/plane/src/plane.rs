@@ -37,6 +37,8 @@ pub struct PlaneOptions {
   pub flush_interval_ms: u64,
   /// Idle heartbeat period of streaming reads (`event: ping`, S2S heartbeat batches).
   pub heartbeat_ms: u64,
+  /// Idle wait of the session SSE route when the client sends no `Timeout-Seconds` (S2: 60).
+  pub sse_default_wait_seconds: u64,
   pub log_requests: bool,
   pub max_logged_requests: usize,
   /// Tokio worker threads of the plane's runtime.
@@ -55,6 +57,7 @@ impl Default for PlaneOptions {
       strict_auth: true,
       flush_interval_ms: 200,
       heartbeat_ms: 10_000,
+      sse_default_wait_seconds: 60,
       log_requests: true,
       max_logged_requests: 100_000,
       worker_threads: 2,
@@ -79,6 +82,7 @@ pub struct PlaneState {
   pub strict_auth: bool,
   pub flush_interval_ms: u64,
   pub heartbeat: Duration,
+  pub sse_default_wait_seconds: u64,
 }
 
 impl PlaneState {
@@ -128,6 +132,7 @@ impl Plane {
       strict_auth: options.strict_auth,
       flush_interval_ms: options.flush_interval_ms,
       heartbeat: Duration::from_millis(options.heartbeat_ms.max(10)),
+      sse_default_wait_seconds: options.sse_default_wait_seconds.clamp(1, 600),
     });
     let cancel = CancellationToken::new();
     {
