@@ -2,4 +2,5 @@
 // each area of the API lives in its own module under lib/.
 export { native as __native } from './lib/native.js'
 export { nativeVersion } from './lib/version.js'
+export { createSseParser } from './lib/sse.js'
 export { startDevPlane } from './lib/plane.js'

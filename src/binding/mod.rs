@@ -1,5 +1,6 @@
 //! One file per public area; each is a thin adapter over the core crates.
 
+mod sse;
 mod version;
 
 mod plane;
