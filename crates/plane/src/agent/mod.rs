@@ -195,8 +195,8 @@ fn parse_in_record(record: &Record) -> Option<Value> {
 }
 
 impl Agent {
-  async fn plan(&self, input: Value) -> Result<TurnPlan, String> {
-    let Some(hook) = self.state.hook.clone() else {
+  async fn plan(&self, script: &AgentScript, input: Value) -> Result<TurnPlan, String> {
+    let Some(hook) = self.state.hook.clone().filter(|_| script.use_hook) else {
       return Ok(TurnPlan::default());
     };
     let answer = hook.on_turn(input.to_string()).await?;
@@ -250,7 +250,7 @@ impl Agent {
       .map(|c| json!({"toolCallId": c.tool_call_id, "toolName": c.tool_name, "input": c.input}))
       .collect::<Vec<_>>());
     hook_input["partialAssistantMessage"] = partial;
-    let plan = self.plan(hook_input).await;
+    let plan = self.plan(&script, hook_input).await;
     let silent = plan
       .as_ref()
       .ok()
@@ -278,7 +278,7 @@ impl Agent {
     let mut hook_input = self.hook_input("message", record, &message_id);
     hook_input["message"] = payload.get("message").cloned().unwrap_or(Value::Null);
     hook_input["payload"] = payload;
-    let plan = self.plan(hook_input).await;
+    let plan = self.plan(&script, hook_input).await;
     if plan
       .as_ref()
       .ok()

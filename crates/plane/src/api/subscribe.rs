@@ -50,7 +50,10 @@ pub async fn subscribe(ctx: Ctx, target: Target<'_>) -> Resp {
     Ok(v) => v,
     Err(resp) => return resp,
   };
-  let mut wait = match parse_timeout_seconds(ctx.header("timeout-seconds"), ctx.state.sse_default_wait_seconds) {
+  let mut wait = match parse_timeout_seconds(
+    ctx.header("timeout-seconds"),
+    ctx.state.sse_default_wait_seconds,
+  ) {
     Ok(w) => w,
     Err(message) => return api_error(400, &message),
   };
