@@ -3,8 +3,9 @@
 //! - in a `handover-prepare` run waits (up to `idleTimeoutInSeconds`) for `handover` /
 //!   `handover-skip`: skip → exits writing nothing; `isFinal: true` → only the turn-complete
 //!   control record; `isFinal: false` → the tool outputs and step 2, then turn-complete;
-//! - afterwards (and in any other run) answers each `message` record with a text turn,
-//!   until `.in` has been idle for `idleTimeoutInSeconds`.
+//! - afterwards (and in any other run) answers each `message` record with a text turn (and a
+//!   later `handover`, from a re-POSTed head start, like the first), until `.in` has been idle
+//!   for `idleTimeoutInSeconds`.
 //!
 //! It writes to the same in-memory streams S2 clients use, with the same semantics.
 
@@ -168,6 +169,9 @@ async fn run(
         agent.handover(&record, &input).await
       }
       (false, "message") => agent.message(&record, &input).await,
+      // A head start re-POSTed for a chat whose run is still alive (e.g. after a page reload):
+      // the live run answers that handover too instead of leaving phase 2 to time out.
+      (false, "handover") => agent.handover(&record, &input).await,
       // `stop` / `message` do not satisfy the handover wait; other kinds are not ours.
       _ => Next::Continue,
     };
