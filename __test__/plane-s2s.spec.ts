@@ -139,3 +139,44 @@ test('one S2 port serves HTTP/1.1 and h2c', async (t) => {
     ['http/1.1', 'h2'],
   )
 })
+
+test('tls: both ports speak HTTPS (h2 + http/1.1 via ALPN) with the self-signed certificate', async (t) => {
+  const plane = await startDevPlane({ tls: true })
+  t.teardown(() => plane.close())
+  t.regex(plane.apiUrl, /^https:\/\/127\.0\.0\.1:\d+$/)
+  t.regex(plane.s2Url, /^https:\/\/127\.0\.0\.1:\d+\/v1$/)
+  t.regex(plane.certPem!, /BEGIN CERTIFICATE/)
+  const https = await import('node:https')
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = https.request(`${plane.apiUrl}/api/v1/sessions`, {
+      method: 'POST',
+      ca: plane.certPem!,
+      headers: { authorization: `Bearer ${plane.secretKey}`, 'content-type': 'application/json' },
+    })
+    req.on('response', (res) => {
+      res.resume()
+      resolve(res.statusCode!)
+    })
+    req.on('error', reject)
+    req.end(JSON.stringify({ type: 'chat.agent', externalId: 'tls', taskIdentifier: 'a', triggerConfig: { basePayload: {} } }))
+  })
+  t.is(status, 201)
+  const client = http2.connect(plane.s2Url.replace('/v1', ''), { ca: plane.certPem! })
+  const req = client.request({
+    ':method': 'POST',
+    ':path': `/v1/streams/${encodeURIComponent('/tls')}/records`,
+    authorization: `Bearer ${plane.s2AccessToken}`,
+    'content-type': 's2s/proto',
+  })
+  const chunks: Buffer[] = []
+  req.on('data', (c) => chunks.push(c))
+  const closed = new Promise((resolve) => req.on('close', resolve))
+  req.end(frame(appendInput(['secure'])))
+  await closed
+  client.close()
+  t.deepEqual(ackSeqs(parseFrames(Buffer.concat(chunks))[0].payload), [0, 1, 1])
+  t.deepEqual(
+    plane.requests().map((r) => r.httpVersion),
+    ['http/1.1', 'h2'],
+  )
+})

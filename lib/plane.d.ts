@@ -125,6 +125,8 @@ export interface DevPlaneOptions {
   maxLoggedRequests?: number
   /** Threads of the plane's own runtime. Default 2. */
   workerThreads?: number
+  /** Serve both ports over HTTPS (h2 + http/1.1 via ALPN) with a fresh self-signed certificate (`certPem`). */
+  tls?: boolean
   agent?: AgentKnobs
   faults?: DevPlaneFaults
 }
@@ -161,6 +163,8 @@ export interface DevPlane {
   readonly s2Url: string
   readonly s2AccessToken: string
   readonly basin: string
+  /** PEM of the self-signed certificate when started with `tls: true` (trust it as a CA), else null. */
+  readonly certPem: string | null
   readonly env: { TRIGGER_API_URL: string; TRIGGER_SECRET_KEY: string }
   /** Pass as `apiClient` to chat.headStart (reference or ours). */
   readonly apiClient: { baseURL: string; accessToken: string }

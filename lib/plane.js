@@ -32,6 +32,7 @@ export async function startDevPlane(options = {}) {
     s2Url: handle.s2Url,
     s2AccessToken: handle.s2AccessToken,
     basin: handle.basin,
+    certPem: handle.certPem ?? null,
     env: { TRIGGER_API_URL: apiUrl, TRIGGER_SECRET_KEY: secretKey },
     apiClient: { baseURL: apiUrl, accessToken: secretKey },
     requests() {
