@@ -7,6 +7,7 @@
 // API route (`GET /realtime/v1/sessions/{id}/{io}`, the phase-2 path of chat.headStart) has
 // received every record. Writers and the reader run in this Node process; the plane runs on its
 // own native threads in the same process, so "cpu" is the whole process (clients included).
+import { readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import { AppendInput, AppendRecord, S2 } from '@s2-dev/streamstore'
 import { startDevPlane } from '../../index.js'
@@ -69,15 +70,41 @@ function readAll(plane, chatId, io, total) {
   return done
 }
 
-function report(name, records, startedAt, endedAt, cpuBefore) {
+/**
+ * CPU µs used so far by the plane's own runtime threads (named "chat-headstart-plane", which
+ * Linux truncates to "chat-headstart-"), from /proc; undefined where /proc is missing.
+ */
+function planeCpuUs() {
+  try {
+    const ticksPerSecond = 100 // USER_HZ on Linux
+    let ticks = 0
+    for (const tid of readdirSync('/proc/self/task')) {
+      if (!readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').startsWith('chat-headstart-')) continue
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12]) // utime, stime
+    }
+    return (ticks / ticksPerSecond) * 1e6
+  } catch {
+    return undefined
+  }
+}
+
+function measure() {
+  return { cpu: process.cpuUsage(), plane: planeCpuUs() }
+}
+
+function report(name, records, startedAt, endedAt, before) {
   const seconds = (endedAt - startedAt) / 1000
-  const cpu = process.cpuUsage(cpuBefore)
+  const cpu = process.cpuUsage(before.cpu)
   const cpuUsPerRecord = (cpu.user + cpu.system) / records
+  const plane = before.plane === undefined ? undefined : (planeCpuUs() - before.plane) / records
   const rate = records / seconds
   console.log(
     `${name.padEnd(52)} ${String(records).padStart(7)} records  ${seconds.toFixed(2).padStart(6)} s  ${Math.round(rate)
       .toLocaleString('en-US')
-      .padStart(10)} records/s  ${cpuUsPerRecord.toFixed(1).padStart(6)} µs cpu/record`,
+      .padStart(10)} records/s  ${cpuUsPerRecord.toFixed(1).padStart(6)} µs cpu/record (process)` +
+      (plane === undefined ? '' : `  ${plane.toFixed(1).padStart(5)} µs (plane threads)`),
   )
   return rate
 }
@@ -91,7 +118,7 @@ async function s2sBatches(plane, { total, batch, label }) {
   const s2 = new S2({ accessToken: token, endpoints: { account: plane.s2Url, basin: plane.s2Url } })
   const stream = s2.basin(plane.basin).stream(streamName)
   const session = await stream.appendSession({ maxInflightBytes: 8 * 1024 * 1024 })
-  const cpuBefore = process.cpuUsage()
+  const cpuBefore = measure()
   const startedAt = performance.now()
   const arrived = readAll(plane, chatId, 'out', total)
   const acks = []
@@ -110,7 +137,7 @@ async function s2sBatches(plane, { total, batch, label }) {
 async function apiAppends(plane, { total, concurrency }) {
   const chatId = 'api-appends'
   await createSession(plane, chatId)
-  const cpuBefore = process.cpuUsage()
+  const cpuBefore = measure()
   const startedAt = performance.now()
   const arrived = readAll(plane, chatId, 'in', total)
   let next = 0
@@ -142,7 +169,7 @@ async function nodeHttpBaseline({ total, concurrency }) {
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${server.address().port}/append`
-  const cpuBefore = process.cpuUsage()
+  const cpuBefore = measure()
   const startedAt = performance.now()
   let next = 0
   const worker = async () => {
