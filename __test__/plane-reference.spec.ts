@@ -313,3 +313,30 @@ for (const [name, fault] of [
     t.deepEqual(order.slice(-2), ['api POST /realtime/v1/sessions/chat-8/in/append', 'api GET /realtime/v1/sessions/chat-8/out'])
   })
 }
+
+test('§10.5 browser aborts during phase 2: the agent still finishes the turn on session.out', async (t) => {
+  const plane = await startDevPlane({ agent: { ...weatherAgent, bootDelayMs: 300 } })
+  const server = await referenceServer(plane, () => mockModel(oneToolCall))
+  t.teardown(async () => {
+    await server.close()
+    await plane.close()
+  })
+  const abort = new AbortController()
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(firstTurnBody('chat-5')),
+    signal: abort.signal,
+  })
+  const frames: string[] = []
+  const subscribed = () => plane.requests().some((r) => r.method === 'GET' && r.path.endsWith('/chat-5/out'))
+  await readFrames(res, (f) => {
+    frames.push(f)
+    if (JSON.parse(f).type === 'finish') void waitFor(subscribed).then(() => abort.abort())
+  })
+  t.is(frames.length, 10, 'phase 1 only')
+  const finished = () =>
+    plane.records('chat-5', 'out')!.records.some((r) => r.headers?.some(([n, v]) => n === 'trigger-control' && v === 'turn-complete'))
+  t.true(await waitFor(finished), 'turn-complete written unobserved')
+  t.false(plane.requests().some((r) => r.body.includes('"kind":"stop"')), 'no stop record is sent')
+})
