@@ -150,10 +150,14 @@ test('the buffer limit throws a clear error instead of growing, until reset()', 
   parser.reset()
   parser.feed('data: again\n\n')
   t.deepEqual(events, [msg('small'), msg('again')])
-  // One long line inside a single chunk is refused too.
-  t.throws(() => createSseParser({ onEvent() {}, maxBufferSize: 8 }).feed(`data: ${'x'.repeat(100)}\n\n`), {
+  // One long line inside a single chunk is refused too, after the events before it.
+  const before: string[] = []
+  const strict = createSseParser({ onEvent: (e) => before.push(e.data), maxBufferSize: 8 })
+  t.throws(() => strict.feed(`data: ok\n\ndata: ${'x'.repeat(100)}\n\ndata: after\n\n`), {
     code: 'ERR_SSE_BUFFER_LIMIT',
+    message: /8 bytes/,
   } as never)
+  t.deepEqual(before, ['ok'])
 })
 
 test('bad arguments fail with clear TypeErrors', (t) => {
