@@ -65,6 +65,18 @@ test('non-ASCII text, split UTF-8 and invalid bytes arrive intact or as U+FFFD',
   ])
 })
 
+test('a large non-ASCII event split into many chunks arrives intact', (t) => {
+  const { items, parser } = recorder()
+  const text = 'ab€😀é\u2028'.repeat(20_000)
+  const bytes = enc.encode(`event: big\ndata: ${text}\ndata: ${text}\n\n`)
+  for (let i = 0; i < bytes.length; i += 997) parser.feed(bytes.subarray(i, i + 997))
+  t.is(items.length, 1)
+  const event = items[0] as SseEvent
+  t.is(event.event, 'big')
+  t.is(event.data.length, text.length * 2 + 1)
+  t.true(event.data === `${text}\n${text}`)
+})
+
 test('a leading BOM is stripped once, even split across chunks', (t) => {
   const { items, parser } = recorder()
   parser.feed(new Uint8Array(0))
