@@ -11,13 +11,14 @@
 // packed string (what `feed` does) vs as an array of one string per event.
 import { createParser } from 'eventsource-parser'
 import { createRequire } from 'node:module'
+import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { createSseParser } from '../../index.js'
 
 const require = createRequire(import.meta.url)
 const native = require('../../binding.cjs')
 
-const ROUNDS = Number(process.env.SSE_BENCH_ROUNDS ?? 9)
+const ROUNDS = Number(process.env.SSE_BENCH_ROUNDS ?? 15)
 const WARMUP = 3
 
 /** Deterministic PRNG so every run measures the same bytes. */
@@ -152,7 +153,8 @@ function report(workload, medians, baseline) {
   }
 }
 
-console.log(`Node ${process.version}; eventsource-parser ${require('eventsource-parser/package.json').version}`)
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ')
+console.log(`Node ${process.version}; eventsource-parser ${require('eventsource-parser/package.json').version}; load average ${load()}`)
 const workloads = [tokenWorkload(), bigEventWorkload()]
 const summary = []
 for (const workload of workloads) {
@@ -172,3 +174,4 @@ for (const [name, m] of summary) {
     `  ${name}: Rust core ${(esp / m['Rust core (sseCountEvents)']).toFixed(2)}×, JS API ${(esp / m['createSseParser (JS API)']).toFixed(2)}×`,
   )
 }
+console.log(`(load average at the end: ${load()}; on a shared machine read the ratios, not the absolute times)`)

@@ -2,7 +2,7 @@
 //!
 //! One native call per `feed`, whatever the number of events: the items of a chunk come back
 //! packed into ONE string that lib/sse.js slices apart (a JS object or string per event would
-//! cost far more than parsing; see docs/napi.md §2.5 and bench/sse/packing.mjs). Packing, one
+//! cost far more than parsing; see docs/napi.md §2.5 and the packing section of bench/sse). Packing, one
 //! record after another, lengths in UTF-16 code units so JS can `slice` directly:
 //!
 //! | record | meaning |
@@ -12,6 +12,7 @@
 //! | `L<n>;<id>` | the last event ID is now `<id>` (sent only when it changed, before the event) |
 //! | `R<digits>;` | retry (ms) |
 //! | `C<n>;<text>` | comment |
+//! | `X<n>;<message>` | the parser failed (buffer limit) after the records before it; JS throws |
 //!
 //! A block's own id always equals the last event ID at its dispatch, so `m`/`e` need no payload.
 
@@ -112,6 +113,10 @@ impl NativeSseParser {
     let result = self.parser.feed(chunk, &mut |item| {
       pack_item(out, sent, want_retry, want_comments, item)
     });
+    if let Err(err) = result {
+      // The items completed before the error are still delivered; JS throws at this record.
+      push_text(&mut self.out, 'X', &err.to_string());
+    }
     let packed = if self.out.is_ascii() {
       // The common case: V8 copies the bytes into a one-byte string (far cheaper than
       // napi_create_string_utf8, whose UTF-8 decode dominated the cost of a feed).
@@ -122,7 +127,6 @@ impl NativeSseParser {
     };
     // Do not pin the memory of one huge event between feeds.
     shrink(&mut self.out, &mut self.out_utf16);
-    result.map_err(to_js_error)?;
     packed
   }
 }
