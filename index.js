@@ -2,3 +2,4 @@
 // each area of the API lives in its own module under lib/.
 export { native as __native } from './lib/native.js'
 export { nativeVersion } from './lib/version.js'
+export { S2_RECORD_LIMIT, inAppendMeteredSize, reshapeForHandoverResume, slimSubmitMessageForWire, upsertIncomingMessage } from './lib/wire.js'
