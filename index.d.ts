@@ -27,9 +27,9 @@ export declare function slimSubmitMessageForWire<M extends import('ai').UIMessag
  * returns `true`, unless the trigger is not `submit-message`, there is no incoming message, or its
  * id is already stored.
  */
-export declare function upsertIncomingMessage<M extends { id?: string }>(
+export declare function upsertIncomingMessage<M extends import('ai').UIMessage = import('ai').UIMessage>(
   stored: M[],
-  event: { trigger: string; incomingMessages: readonly M[] },
+  event: { trigger: 'submit-message' | 'regenerate-message' | 'action' | (string & {}); incomingMessages: readonly M[] },
 ): boolean
 
 /**

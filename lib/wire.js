@@ -98,6 +98,9 @@ export function reshapeForHandoverResume(responseMessages) {
 
 /** UTF-8 length of JSON.stringify(text) minus the quotes, for text sent as a UTF-8 body. */
 function jsonStringContentLength(text) {
+  // V8's JSON.stringify and Buffer.byteLength are native and fast; they agree with the API's count
+  // unless the text holds lone surrogates (stringify writes \udxxx, the wire carries U+FFFD).
+  if (text.isWellFormed()) return Buffer.byteLength(JSON.stringify(text)) - 2
   let length = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
