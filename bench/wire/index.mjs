@@ -91,8 +91,28 @@ for (const [name, messages] of [
     ['Rust via JSON', rustReshape],
   ])
 }
-for (const size of [1_000, 100_000, 1_000_000]) {
-  compare('inAppendMeteredSize(string)', `${size} chars`, textOf(size), [
+// The handler's path: the glue stringifies result.response.messages once; the handover record is
+// then built from bytes in Rust. Peer: reshape in JS + JSON.stringify of the record (what the
+// reference does).
+const handoverJs = (messages) =>
+  JSON.stringify({ kind: 'handover', partialAssistantMessage: reshapeForHandoverResume(messages), messageId: 'M', isFinal: false })
+const handoverRust = (messages) => native.wireHandoverBody(Buffer.from(JSON.stringify(messages)), 'M', false)
+for (const [name, messages] of [
+  ['2 calls, small', responseMessages(100)],
+  ['2 calls, 200 KB reasoning', responseMessages(200_000)],
+]) {
+  compare('handover record (bytes out)', name, messages, [
+    ['JS reshape + stringify', handoverJs],
+    ['stringify + Rust', handoverRust],
+  ])
+}
+
+const asciiJsonOf = (bytes) => JSON.stringify({ kind: 'message', payload: { text: 'The "quick" brown fox\n'.repeat(Math.ceil(bytes / 25)) } }).slice(0, bytes)
+for (const [kind, size, text] of [1_000, 100_000, 1_000_000].flatMap((n) => [
+  ['ASCII JSON', n, asciiJsonOf(n)],
+  ['mixed UTF-8', n, textOf(n)],
+])) {
+  compare('inAppendMeteredSize(string)', `${size} chars, ${kind}`, text, [
     ['JS (ours)', jsMeteredString],
     ['Rust (string crosses)', rustMeteredString],
     ['JSON.stringify+byteLength', naiveMetered],
