@@ -33,9 +33,27 @@ function measure(fn, input) {
 
 const rustSlim = (message) => JSON.parse(native.wireSlimSubmitMessage(Buffer.from(JSON.stringify(message))).toString('utf8'))
 const rustReshape = (messages) => JSON.parse(native.wireReshapeForHandoverResume(Buffer.from(JSON.stringify(messages))).toString('utf8'))
-const rustMeteredString = (text) => native.wireInAppendMeteredSize(text, 'V1StGXR8_Z5jdHi6B-myT')
-const jsMeteredString = (text) => inAppendMeteredSize(text, 'V1StGXR8_Z5jdHi6B-myT')
-const naiveMetered = (text) => 8 + Buffer.byteLength(JSON.stringify({ data: text, id: 'V1StGXR8_Z5jdHi6B-myT' }))
+const PART_ID = 'V1StGXR8_Z5jdHi6B-myT'
+const rustMeteredString = (text) => inAppendMeteredSize(text, PART_ID) // the public helper (Rust)
+/** The best pure-JS count we found: native stringify + byteLength, a loop for lone surrogates. */
+function jsonStringContentLength(text) {
+  if (text.isWellFormed()) return Buffer.byteLength(JSON.stringify(text)) - 2
+  let length = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) {
+      if (c >= 0x20) length += c === 0x22 || c === 0x5c ? 2 : 1
+      else length += c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d ? 2 : 6
+    } else if (c < 0x800) length += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      length += 4
+      i++
+    } else length += 3
+  }
+  return length
+}
+const jsMeteredString = (text) => 8 + 19 + jsonStringContentLength(text) + jsonStringContentLength(PART_ID)
+const naiveMetered = (text) => 8 + Buffer.byteLength(JSON.stringify({ data: text, id: PART_ID }))
 
 const toolPart = (i, state) => ({
   type: `tool-t${i}`,
@@ -113,8 +131,8 @@ for (const [kind, size, text] of [1_000, 100_000, 1_000_000].flatMap((n) => [
   ['mixed UTF-8', n, textOf(n)],
 ])) {
   compare('inAppendMeteredSize(string)', `${size} chars, ${kind}`, text, [
-    ['JS (ours)', jsMeteredString],
-    ['Rust (string crosses)', rustMeteredString],
+    ['pure JS', jsMeteredString],
+    ['Rust, string crosses (public)', rustMeteredString],
     ['JSON.stringify+byteLength', naiveMetered],
   ])
 }
