@@ -3,3 +3,4 @@
 export { native as __native } from './lib/native.js'
 export { nativeVersion } from './lib/version.js'
 export { S2_RECORD_LIMIT, inAppendMeteredSize, reshapeForHandoverResume, slimSubmitMessageForWire, upsertIncomingMessage } from './lib/wire.js'
+export { createSseParser } from './lib/sse.js'
