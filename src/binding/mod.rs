@@ -3,3 +3,4 @@
 mod plane;
 mod sse;
 mod version;
+mod wire;
