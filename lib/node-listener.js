@@ -907,10 +907,16 @@ export function pumpNativeBody(ctx, source, sse = false) {
   })
 }
 
-/** The body failed after the status line went out: report it and break the connection. */
+/**
+ * The body failed after the status line went out: report it and break the connection, so the
+ * client sees a truncated response instead of a clean end. What was already written goes out
+ * first (Node corks the socket until the next tick).
+ */
 function failAfterHeaders(ctx, err) {
   report(ctx, err)
-  ctx.res.destroy()
+  ctx.gone = true
+  const res = ctx.res
+  setImmediate(() => res.destroy())
 }
 
 function report(ctx, err) {
