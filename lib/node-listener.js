@@ -989,6 +989,7 @@ export function toNodeListener(handler, options = {}) {
   const opts = {
     onError: options.onError,
     trustProxy: options.trustProxy === true,
+    passErrorsToNext: options.passErrorsToNext === true,
     drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
     drainMaxBytes: options.drainMaxBytes ?? DEFAULT_DRAIN_MAX_BYTES,
   }
@@ -1035,8 +1036,9 @@ export function toNodeListener(handler, options = {}) {
           console.error('[chat-headstart] the Response returned by onError could not be sent:', e)
         }
       }
-    } else if (ctx.next) {
-      // Express: let its error-handling middleware decide (it logs; in production it hides details).
+    } else if (ctx.next && opts.passErrorsToNext) {
+      // Express: its error-handling middleware decides (note: Express's default one shows the
+      // stack outside NODE_ENV=production, hence opt-in).
       ctx.detachBody?.()
       ctx.next(err)
       return
