@@ -1,7 +1,7 @@
 // Node ↔ Web-Fetch listener benchmark (protocol: /work/shared/docs/adapters.md §3).
 //
 //   npm run bench -- listener [--rounds 3] [--duration 3] [--warmup 1] [--connections 32]
-//                             [--adapters ours,raw,…] [--workloads json,sse,upload,stall]
+//                             [--adapters ours,raw,…] [--workloads json,sse,upload,stall] [--no-pump]
 //
 // One adapter per child process pinned to CPU 1 (taskset), wrk pinned to CPU 0, the orchestrator
 // pinned to CPU 0 too. Every round starts at a different adapter (rotation) and the table shows
@@ -258,5 +258,10 @@ if (Object.keys(stall).length) {
     '\n(MiB pulled includes what the kernel socket buffers of both ends absorbed — the raw node:http row shows that floor; ' +
       'MiB held = pulled − bytes the kernel accepted (socket.bytesWritten − socket.writableLength): what the adapter itself buffers.)',
   )
+}
+if (!process.argv.includes('--no-pump')) {
+  execFileSync('taskset', ['-c', CPU_SERVER, process.execPath, path.join(here, 'pump.mjs'), '--streams', '10000', '--rounds', '3'], {
+    stdio: 'inherit',
+  })
 }
 console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s`)
