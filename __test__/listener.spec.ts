@@ -747,3 +747,61 @@ test('node:http2 compat: pseudo-headers filtered, URL from :authority, connectio
   t.is(responseHeaders['cache-control'], 'no-transform')
   t.is(data, 'data: 1\n\ndata: 2\n\n')
 })
+
+// ---- side by side with the reference (@trigger.dev/sdk 4.8.3 chat.toNodeListener) as an oracle
+
+test('vs the reference: same bytes for a plain JSON answer; ours fixes its leak, masked stream error and body-parser failure', async (t) => {
+  const { chat } = (await import('@trigger.dev/sdk/chat-server')) as any
+  const handler: FetchHandler = async (req) => {
+    const path = new URL(req.url).pathname
+    if (path === '/leak') throw new Error('secret-internal-detail')
+    if (path === '/midstream') {
+      let i = 0
+      return new Response(new ReadableStream({ pull: (c) => (i++ === 0 ? c.enqueue(encoder.encode('part1\n')) : c.error(new Error('boom'))) }))
+    }
+    return Response.json({ echo: await req.json() })
+  }
+  const parsed = (listener: (req: any, res: any) => unknown) =>
+    http.createServer((req: any, res) => {
+      // an express.json()-like parser in front
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        if (chunks.length) req.body = JSON.parse(Buffer.concat(chunks).toString())
+        void listener(req, res)
+      })
+    })
+  const origError = console.error
+  console.error = () => {}
+  try {
+    const ref = await listen(http.createServer(chat.toNodeListener(handler)))
+    const ours = await listen(http.createServer(toNodeListener(handler)))
+    for (const s of [ref, ours]) {
+      const r = await fetch(s.base + '/json', { method: 'POST', body: '{"a":1}' })
+      t.is(r.status, 200)
+      t.deepEqual(await r.json(), { echo: { a: 1 } })
+    }
+    const refLeak = await (await fetch(ref.base + '/leak')).text()
+    const ourLeak = await (await fetch(ours.base + '/leak')).text()
+    t.true(refLeak.includes('secret-internal-detail'), 'the reference leaks err.message')
+    t.false(ourLeak.includes('secret-internal-detail'))
+
+    const refConn = new RawConnection(ref.port)
+    refConn.write('GET /midstream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+    await refConn.waitClosed()
+    t.true(refConn.received.endsWith('0\r\n\r\n'), 'the reference ends a failed stream cleanly')
+    const ourConn = new RawConnection(ours.port)
+    ourConn.write('GET /midstream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+    await ourConn.waitClosed()
+    t.false(ourConn.received.endsWith('0\r\n\r\n'))
+
+    const refParsed = await listen(parsed(chat.toNodeListener(handler)))
+    const ourParsed = await listen(parsed(toNodeListener(handler)))
+    t.is((await fetch(refParsed.base + '/json', { method: 'POST', body: '{"b":2}' })).status, 500, 'the reference sees an empty body')
+    const ok = await fetch(ourParsed.base + '/json', { method: 'POST', body: '{"b":2}' })
+    t.deepEqual(await ok.json(), { echo: { b: 2 } })
+    for (const s of [ref, ours, refParsed, ourParsed]) await s.close()
+  } finally {
+    console.error = origError
+  }
+})
