@@ -561,8 +561,8 @@ defineDelegates(NodeRequest.prototype, Request.prototype, REQUEST_INTERNAL_SYMBO
 // ---------------------------------------------------------------------------------------------
 // FastResponse: a Response whose string / bytes body and headers the listener reads directly.
 
-const STATUS_RE_MIN = 200
-const STATUS_RE_MAX = 599
+const STATUS_MIN = 200
+const STATUS_MAX = 599
 
 /**
  * A drop-in `Response` for handlers served through toNodeListener: `instanceof Response` holds and
@@ -574,7 +574,7 @@ export class FastResponse {
   constructor(body = null, init = undefined) {
     if (init !== undefined && init !== null && init.status !== undefined) {
       const s = init.status
-      if (!Number.isInteger(s) || s < STATUS_RE_MIN || s > STATUS_RE_MAX) {
+      if (!Number.isInteger(s) || s < STATUS_MIN || s > STATUS_MAX) {
         throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`)
       }
     }
@@ -582,14 +582,14 @@ export class FastResponse {
     this._init = init ?? undefined
     this._headers = undefined
     this._native = undefined
+    // The Content-Type the Fetch spec gives this body when init.headers has none.
+    this._defaultType = typeof body === 'string' ? 'text/plain;charset=UTF-8' : undefined
   }
   static json(data, init = undefined) {
     const text = JSON.stringify(data)
     if (text === undefined) throw new TypeError('Value is not JSON serializable')
-    const headers = new Headers(init?.headers)
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
-    const res = new FastResponse(text, { status: init?.status, statusText: init?.statusText })
-    res._headers = headers
+    const res = new FastResponse(text, init)
+    res._defaultType = 'application/json'
     return res
   }
   static error() {
@@ -612,10 +612,7 @@ export class FastResponse {
     if (this._native) return this._native.headers
     if (!this._headers) {
       this._headers = new Headers(this._init?.headers)
-      const b = this._body
-      if (typeof b === 'string' && !this._headers.has('content-type')) {
-        this._headers.set('content-type', 'text/plain;charset=UTF-8')
-      }
+      if (this._defaultType && !this._headers.has('content-type')) this._headers.set('content-type', this._defaultType)
     }
     return this._headers
   }
@@ -638,7 +635,7 @@ function materializeResponse(fast) {
   fast._native = new Response(fast._body, {
     status: init?.status,
     statusText: init?.statusText,
-    headers: fast._headers ?? init?.headers,
+    headers: fast.headers,
   })
   return fast._native
 }
@@ -724,8 +721,8 @@ function sendResponse(ctx, response) {
     const body = response._body
     if (bodyTypeIsWhole(body)) {
       const flat = collectHeaders(response._headers ?? response._init?.headers, info, h2)
-      if (typeof body === 'string' && info.contentType === undefined) {
-        flat.push('content-type', 'text/plain;charset=UTF-8')
+      if (info.contentType === undefined && response._defaultType !== undefined) {
+        flat.push('content-type', response._defaultType)
       }
       sendWhole(ctx, status, statusText, flat, info, wholeBody(body))
       return RESOLVED
