@@ -7,7 +7,7 @@ import http from 'node:http'
 import type { Server } from 'node:http'
 import { toNodeListener } from '../index.js'
 import type { NodeListener } from '../index.js'
-import { listen, sleep, until, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
+import { listen, sleep, until, settled, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
 
 // Untyped dev dependencies (no @types installed): loaded through a string so TypeScript sees `any`.
 const load = (name: string): Promise<any> => import(name)
@@ -20,6 +20,9 @@ const { serve: honoServe } = await load('@hono/node-server')
 
 /** Observations the handlers record, per server. */
 interface Probe {
+  /** The SSE case sends its first event only once the test saw the headers. */
+  releaseSse: Promise<void>
+  release: () => void
   abortedSignals: number
   cancelledBodies: number
   slowPulled: number
@@ -42,7 +45,7 @@ function makeHandler(probe: Probe) {
         return new Response(
           new ReadableStream<Uint8Array>({
             async pull(c) {
-              if (i === 0) await sleep(100) // headers must be out before the first chunk exists
+              if (i === 0) await probe.releaseSse // headers must be out before the first chunk exists
               if (i < 3) c.enqueue(encoder.encode(`data: ${i++}\n\n`))
               else c.close()
             },
@@ -114,10 +117,11 @@ async function battery(t: ExecutionContext, m: Mounted, prefix = '/api', { head 
   // SSE: headers arrive before the first event, which comes 100 ms later.
   const conn = new RawConnection(m.port)
   conn.write(`POST ${prefix}/sse HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n`)
-  const head1 = await conn.waitFor((x) => x.includes('\r\n\r\n'), 2000)
+  const head1 = await conn.waitFor((x) => x.includes('\r\n\r\n'))
   t.false(head1.includes('data: 0'), 'headers flushed before the first chunk')
   t.regex(head1, /content-type: text\/event-stream/i)
   t.regex(head1, /cache-control: no-cache, no-transform/i)
+  m.probe.release()
   await conn.waitFor((x) => x.includes('data: 2\n\n'))
   conn.destroy()
 
@@ -150,7 +154,7 @@ async function battery(t: ExecutionContext, m: Mounted, prefix = '/api', { head 
   const reader = r.body!.getReader()
   await reader.read()
   ac.abort()
-  await until(() => m.probe.abortedSignals === 1 && m.probe.cancelledBodies === 1, 3000, 'abort + cancel')
+  await until(() => m.probe.abortedSignals === 1 && m.probe.cancelledBodies === 1, 10_000, 'abort + cancel')
 
   // Errors never leak their message.
   const boom = await fetch(`${m.base}${prefix}/boom`)
@@ -163,10 +167,7 @@ async function battery(t: ExecutionContext, m: Mounted, prefix = '/api', { head 
     sc.write(`GET ${prefix}/slow HTTP/1.1\r\nHost: localhost\r\n\r\n`)
     await sc.waitFor((x) => x.length > 0)
     sc.socket.pause()
-    await sleep(500)
-    const pulled = m.probe.slowPulled
-    await sleep(300)
-    t.is(m.probe.slowPulled, pulled, 'paused while the client does not read')
+    const pulled = await settled(() => m.probe.slowPulled) // the producer pauses while the client does not read
     t.true(pulled < 32 * 1024 * 1024, `pulled ${pulled}`)
     sc.destroy()
   }
@@ -183,7 +184,11 @@ async function mountNode(server: Server, probe: Probe): Promise<Mounted> {
   return { ...l, probe }
 }
 
-const newProbe = (): Probe => ({ abortedSignals: 0, cancelledBodies: 0, slowPulled: 0 })
+const newProbe = (): Probe => {
+  let release!: () => void
+  const releaseSse = new Promise<void>((r) => (release = r))
+  return { releaseSse, release, abortedSignals: 0, cancelledBodies: 0, slowPulled: 0 }
+}
 
 test('raw node:http', async (t) => {
   const probe = newProbe()
@@ -310,6 +315,8 @@ test('peer sanity: the same handler mounted directly on Hono @hono/node-server a
   const ours = newProbe()
   const oursListener: NodeListener = toNodeListener(makeHandler(ours))
   const o = await mountNode(http.createServer((req, res) => void oursListener(req, res)), ours)
+  probe.release()
+  ours.release()
   for (const base of [m.base, o.base]) {
     const j = await fetch(`${base}/api/json`, { method: 'POST', body: '{"x":1}', headers: { 'content-type': 'application/json' } })
     t.deepEqual(await j.json(), { got: { x: 1 }, path: '/api/json', isRequest: true })
