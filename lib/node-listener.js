@@ -846,7 +846,7 @@ async function pumpWebStream(ctx, stream, sse) {
  * resume(), which we call on 'drain'); end/error finish the response; a client that goes away
  * cancels the source. Never touches response.body.
  */
-export function pumpNativeBody(ctx, source, sse = false) {
+function pumpNativeBody(ctx, source, sse = false) {
   const res = ctx.res
   const flush = sse && typeof res.flush === 'function'
   return new Promise((resolve) => {

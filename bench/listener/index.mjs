@@ -1,6 +1,6 @@
 // Node ↔ Web-Fetch listener benchmark (protocol: /work/shared/docs/adapters.md §3).
 //
-//   npm run bench -- listener [--rounds 3] [--duration 3] [--warmup 1] [--connections 32]
+//   npm run bench -- listener [--rounds 3] [--duration 3] [--stream-duration 2] [--warmup 1] [--connections 32]
 //                             [--adapters ours,raw,…] [--workloads json,sse,upload,stall] [--no-pump]
 //
 // One adapter per child process pinned to CPU 1 (taskset), wrk pinned to CPU 0, the orchestrator
@@ -22,6 +22,8 @@ function flag(name, fallback) {
 }
 const ROUNDS = Number(flag('rounds', 3))
 const DURATION = Number(flag('duration', 3))
+/** sse / upload measure windows (each of those requests is heavier, so fewer seconds suffice). */
+const STREAM_DURATION = Number(flag('stream-duration', 2))
 const WARMUP = Number(flag('warmup', 1))
 const CONNECTIONS = Number(flag('connections', 32))
 const UPLOAD_CONNECTIONS = 8
@@ -188,7 +190,7 @@ const stall = {}
 const started = Date.now()
 console.log(
   `listener bench: node ${process.version}, ${os.cpus().length} CPUs, server on CPU ${CPU_SERVER}, wrk on CPU ${CPU_CLIENT}; ` +
-    `${ROUNDS} rounds × ${DURATION}s (+${WARMUP}s warm-up), ${CONNECTIONS} connections (upload: ${UPLOAD_CONNECTIONS}), ` +
+    `${ROUNDS} rounds × ${DURATION}s json / ${STREAM_DURATION}s sse+upload (+${WARMUP}s warm-up each), ${CONNECTIONS} connections (upload: ${UPLOAD_CONNECTIONS}), ` +
     `SSE ${SSE_N} chunks, upload ${UPLOAD_KIB} KiB; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
 )
 for (let round = 0; round < ROUNDS; round++) {
@@ -201,7 +203,7 @@ for (let round = 0; round < ROUNDS; round++) {
         await sanity(server.port, workload)
         await wrk(server.port, WRK[workload], workload === 'json' ? WARMUP : Math.max(0.5, WARMUP / 2))
         const s0 = await server.ask('stats', 'stats')
-        const w = await wrk(server.port, WRK[workload], DURATION)
+        const w = await wrk(server.port, WRK[workload], workload === 'json' ? DURATION : STREAM_DURATION)
         const s1 = await server.ask('stats', 'stats')
         const r = { ...w, cpuPerReq: w.requests ? (s1.cpuMicros - s0.cpuMicros) / w.requests : NaN, maxRSS: s1.maxRSS }
         ;((results[workload] ??= {})[adapter] ??= []).push(r)
