@@ -62,6 +62,11 @@ test('FastResponse is a Response, sends in one shot, and materialises when touch
     if (path === '/json') return FastResponse.json({ ok: true }, { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2']] })
     if (path === '/bytes') return new FastResponse(new Uint8Array([1, 2, 3]), { status: 203, statusText: 'Custom Text' })
     if (path === '/stream') return new FastResponse(new ReadableStream({ start: (c) => (c.enqueue(encoder.encode('streamed')), c.close()) }))
+    if (path === '/sse') {
+      return new FastResponse(new ReadableStream({ start: (c) => (c.enqueue(encoder.encode('data: x\n\n')), c.close()) }), {
+        headers: { 'content-type': 'text/event-stream' },
+      })
+    }
     return new FastResponse('plain')
   })
   const conn = new RawConnection(s.port)
@@ -73,6 +78,10 @@ test('FastResponse is a Response, sends in one shot, and materialises when touch
   t.regex(bytes, /content-length: 3\r\n/)
   t.regex(plain, /content-type: text\/plain;charset=UTF-8\r\n/)
   t.is(await (await fetch(s.base + '/stream')).text(), 'streamed')
+  const sse = await fetch(s.base + '/sse')
+  t.is(sse.headers.get('cache-control'), 'no-transform')
+  t.is(await sse.text(), 'data: x\n\n')
+  t.is((await fetch(s.base + '/stream', { method: 'HEAD' })).status, 200)
   conn.destroy()
   await s.close()
 })
@@ -630,6 +639,17 @@ test('native body: chunks pumped in order, SSE headers flushed first, response.b
   t.is(events.length, 100)
   t.is(events[99], `data: ${'99'.padStart(8, '0')}`)
   t.false(touched())
+  await s.close()
+})
+
+test('native body on a FastResponse is pumped too', async (t) => {
+  const source = new FakeNativeSource(3)
+  const s = await serve(() => {
+    const res = new FastResponse(null, { headers: { 'content-type': 'text/event-stream' } })
+    ;(res as any)[kNativeBody] = source
+    return res
+  })
+  t.is((await (await fetch(s.base)).text()).split('\n\n').filter(Boolean).length, 3)
   await s.close()
 })
 

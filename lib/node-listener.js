@@ -715,7 +715,7 @@ function sendResponse(ctx, response) {
   const h2 = ctx.h2
   const info = { contentType: undefined, hasContentLength: false, cacheControlIndex: undefined }
 
-  if (response instanceof FastResponse && !response._native) {
+  if (response instanceof FastResponse && !response._native && response[kNativeBody] === undefined) {
     const status = response._init?.status ?? 200
     const statusText = response._init?.statusText
     const body = response._body
@@ -726,6 +726,21 @@ function sendResponse(ctx, response) {
       }
       sendWhole(ctx, status, statusText, flat, info, wholeBody(body))
       return RESOLVED
+    }
+    if (body instanceof ReadableStream && !body.locked) {
+      // A stream body is pumped as is: no undici Response needed either.
+      const flat = collectHeaders(response._headers ?? response._init?.headers, info, h2)
+      const sse = isEventStream(info.contentType)
+      if (sse) ensureNoTransform(flat, info)
+      if (ctx.isHead || noBodyStatus(status)) {
+        body.cancel().catch(noop)
+        writeHead(res, status, statusText, flat, h2)
+        res.end()
+        return RESOLVED
+      }
+      writeHead(res, status, statusText, flat, h2)
+      if (sse) res.flushHeaders?.()
+      return pumpWebStream(ctx, body, sse)
     }
     response = materializeResponse(response)
   }
