@@ -241,7 +241,7 @@ function readIncoming(incoming) {
       incoming.off('close', onClose)
     }
     const onEnd = () => {
-      cleanup()
+      // The message is finished: its remaining listeners go away with it ('close' checks readableEnded).
       resolve(chunks.length === 1 ? chunks[0] : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size))
     }
     const onError = (err) => {
