@@ -830,3 +830,19 @@ test('vs the reference: same bytes for a plain JSON answer; ours fixes its leak,
     console.error = origError
   }
 })
+
+test('a streamed response that completes normally never aborts its request signal', async (t) => {
+  const signals: AbortSignal[] = []
+  const s = await serve((req) => {
+    signals.push(req.signal)
+    let i = 0
+    return new Response(new ReadableStream({ pull: (c) => (i++ < 3 ? c.enqueue(encoder.encode(`data: ${i}\n\n`)) : c.close()) }), {
+      headers: { 'content-type': 'text/event-stream' },
+    })
+  })
+  for (let k = 0; k < 3; k++) t.is(await (await fetch(s.base)).text(), 'data: 1\n\ndata: 2\n\ndata: 3\n\n')
+  await s.close() // closes the keep-alive sockets too: 'close' after 'finish' must not abort
+  await sleep(50)
+  t.is(signals.length, 3)
+  t.true(signals.every((sig) => !sig.aborted))
+})
