@@ -47,15 +47,23 @@ const build = await run(node22(), [path.join(root, 'node_modules/@napi-rs/cli/di
 if (build.code !== 0) {
   broken = true
 } else {
-  const avaArgs = [path.join(root, 'node_modules/ava/entrypoints/cli.js'), '--tap']
+  // ava's default reporter: its TAP reporter (8.0.0) crashes on a timeout and loses the counts.
+  const avaArgs = [path.join(root, 'node_modules/ava/entrypoints/cli.js')]
   const only = process.argv.slice(2).filter((a) => !a.startsWith('--'))
   const ava = await run(node22(), [...avaArgs, ...only], { capture: true })
-  const pass = /^# pass (\d+)/m.exec(ava.output)
-  const fail = /^# fail (\d+)/m.exec(ava.output)
-  passed += pass ? Number(pass[1]) : 0
-  failed += fail ? Number(fail[1]) : 0
+  const plain = ava.output.replace(/\x1b\[[0-9;]*m/g, '')
+  const count = (re) => [...plain.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0)
+  const pass = count(/^\s*(\d+) tests? passed/gm)
+  // Failures, plus whatever ava reports as broken without a failed test (timeouts, crashes, rejections).
+  const fail =
+    count(/^\s*(\d+) tests? failed/gm) +
+    count(/^\s*(\d+) uncaught exceptions?/gm) +
+    count(/^\s*(\d+) unhandled rejections?/gm) +
+    count(/^\s*(\d+) tests? remained pending after a timeout/gm)
+  passed += pass
+  failed += fail
   if (ava.code !== 0) broken = true
-  if (!pass) broken = true
+  if (pass === 0) broken = true
 
   const tsc = await run(node22(), [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'])
   if (tsc.code !== 0) {
