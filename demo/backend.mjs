@@ -1,7 +1,7 @@
 // Where sessions live: the local session plane started in this process (default), or
 // Trigger.dev when TRIGGER_SECRET_KEY is set (then your deployed chat.agent answers).
-import { weatherAnswer, weatherFor } from './weather.mjs'
-import { tokenize } from './model.mjs'
+import { createAgentHook } from './agent.mjs'
+import { createLocalModel } from './model.mjs'
 
 /** Trigger.dev (cloud or self-hosted): nothing to start. */
 export function triggerBackend(env) {
@@ -14,27 +14,22 @@ export function triggerBackend(env) {
 }
 
 /**
- * Starts the local session plane with its scripted agent answering head-start handovers:
- * after `agentBootMs` it executes the `getWeather` calls of step 1 (deterministic output from the
- * city) and streams the step-2 answer after an emulated LLM time to first token (`stepTwoTtftMs`).
+ * Starts the local session plane. Its scripted agent runs every turn the way a deployed
+ * chat.agent would: it boots `agentBootMs` after the run is triggered (session created, or a
+ * message for a session without a live run), then the demo agent hook (agent.mjs) executes the
+ * tools and calls `model` for step 2 / its own turns. `controlPlaneLatencyMs` is added to every
+ * Trigger API response (the cloud round trip).
  */
-export async function startLocalBackend({ agentBootMs = 0, controlPlaneLatencyMs = 0, stepTwoTtftMs = 400, log = () => {} } = {}) {
+export async function startLocalBackend({ model = createLocalModel(), agentBootMs = 0, controlPlaneLatencyMs = 0, log = () => {} } = {}) {
   const { startDevPlane } = await import('../index.js')
   if (typeof startDevPlane !== 'function') {
     throw new Error('the local session plane (startDevPlane from chat-headstart) is not built in this checkout')
   }
+  let hook
   const plane = await startDevPlane({
-    latencyMs: controlPlaneLatencyMs,
-    agent: {
-      bootDelayMs: agentBootMs,
-      async onHandover({ toolCalls }) {
-        const toolOutputs = toolCalls.map((call) => ({ toolCallId: call.toolCallId, output: weatherFor(String(call.input?.city ?? 'Paris')) }))
-        await new Promise((resolve) => setTimeout(resolve, stepTwoTtftMs))
-        const text = toolOutputs.map((t) => weatherAnswer(t.output)).join(' ')
-        return { toolOutputs, textDeltas: tokenize(text) }
-      },
-    },
+    agent: { bootDelayMs: agentBootMs, onTurn: (input) => hook(input) },
+    faults: controlPlaneLatencyMs > 0 ? { latencyMs: controlPlaneLatencyMs } : undefined,
   })
-  log(`local session plane at ${plane.apiUrl}`)
+  hook = createAgentHook({ plane, model, log })
   return { local: true, apiUrl: plane.apiUrl, secretKey: plane.secretKey, plane, close: () => plane.close() }
 }

@@ -14,8 +14,6 @@ export interface DemoOptions {
   agentBootMs?: number
   /** Extra latency on every control-plane response of the local plane, ms. */
   controlPlaneLatencyMs?: number
-  /** Emulated LLM time to first token of the agent's step 2 after a handover, ms. */
-  stepTwoTtftMs?: number
   log?: (line: string) => void
 }
 

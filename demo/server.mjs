@@ -8,7 +8,6 @@ import { loadChatImpl, describeImpl } from './impl.mjs'
 import { pageHtml, pageScript } from './page/bundle.mjs'
 import { createProxy, supportsCors } from './proxy.mjs'
 import { getWeatherInputSchema } from './weather.mjs'
-import { createDemoAgent } from './agent.mjs'
 import { startLocalBackend, triggerBackend } from './backend.mjs'
 import { resolveModel } from './models.mjs'
 
@@ -35,22 +34,12 @@ export function headStartOptions({ model, apiClient, agentId = AGENT_ID, idleTim
 }
 
 /**
- * Builds the Express app. `backend` = { apiUrl, secretKey, local }, `agent` = the demo agent for
- * message turns (local backend only), `browserBaseURL` = where the page sends turn 2+.
+ * Builds the Express app. `backend` = { apiUrl, secretKey, local }, `browserBaseURL` = where the
+ * page sends turn 2+ (the session API, or '/trigger' for the proxy mounted here).
  */
-export function createDemoApp({ chat, model, backend, agent, browserBaseURL, label, agentBootMs = 0 }) {
+export function createDemoApp({ chat, model, backend, browserBaseURL, label }) {
   const apiClient = { baseURL: backend.apiUrl, accessToken: backend.secretKey }
-  const headStart = chat.headStart(headStartOptions({ model, apiClient }))
-  // Turn 2+ of a head-start chat are answered by the agent run that took over turn 1; on the
-  // local plane the demo agent plays that run, so it starts watching the session right away.
-  const handler = agent
-    ? async (req) => {
-        const res = await headStart(req)
-        const chatId = res.headers.get('x-trigger-chat-id')
-        if (res.ok && chatId) agent.dispatch(chatId)
-        return res
-      }
-    : headStart
+  const handler = chat.headStart(headStartOptions({ model, apiClient }))
 
   const app = express()
   app.disable('x-powered-by')
@@ -68,9 +57,8 @@ export function createDemoApp({ chat, model, backend, agent, browserBaseURL, lab
     }
     try {
       startSessionAction ??= (await import('@trigger.dev/sdk/ai')).chat.createStartSessionAction(AGENT_ID, { apiClient })
+      // Creating the session triggers the agent run (on the local plane: its scripted agent).
       const session = await startSessionAction({ chatId })
-      // On Trigger.dev creating the session triggers the agent run; locally the demo agent is it.
-      agent?.dispatch(chatId, { bootDelayMs: agentBootMs })
       res.json({ publicAccessToken: session.publicAccessToken, ...(session.pendingVersion ? { pendingVersion: true } : {}) })
     } catch (error) {
       console.error('session route:', error)
@@ -108,14 +96,7 @@ export async function startDemo(options = {}) {
   const { model, name: modelName } = await resolveModel({ env, timing: options.modelTiming })
   const backend = env.TRIGGER_SECRET_KEY
     ? triggerBackend(env)
-    : await startLocalBackend({
-        agentBootMs: options.agentBootMs,
-        controlPlaneLatencyMs: options.controlPlaneLatencyMs,
-        // The agent's step 2 is one more LLM call: same time to first token as step 1.
-        stepTwoTtftMs: options.stepTwoTtftMs ?? options.modelTiming?.ttftMs ?? 400,
-        log,
-      })
-  const agent = backend.local ? createDemoAgent({ apiUrl: backend.apiUrl, secretKey: backend.secretKey, model, log }) : undefined
+    : await startLocalBackend({ model, agentBootMs: options.agentBootMs, controlPlaneLatencyMs: options.controlPlaneLatencyMs, log })
 
   const host = options.host ?? '127.0.0.1'
   const server = http.createServer()
@@ -130,7 +111,7 @@ export async function startDemo(options = {}) {
   const direct = !backend.local || (await supportsCors(backend.apiUrl, origin))
   const browserBaseURL = direct ? backend.apiUrl : '/trigger'
   const label = `${backend.local ? 'local session plane' : `Trigger.dev (${backend.apiUrl})`} · ${modelName} · ${impl.name === 'reference' ? 'reference implementation' : 'chat-headstart'}`
-  const app = createDemoApp({ chat: impl.chat, model, backend, agent, browserBaseURL, label, agentBootMs: options.agentBootMs })
+  const app = createDemoApp({ chat: impl.chat, model, backend, browserBaseURL, label })
   server.on('request', app)
   // Bundle the page now so the first visit is instant.
   pageScript().catch((error) => log(`page bundle failed: ${error.message}`))
@@ -140,7 +121,6 @@ export async function startDemo(options = {}) {
     apiUrl: backend.apiUrl,
     secretKey: backend.secretKey,
     backend,
-    agent,
     impl,
     implDescription: describeImpl(impl),
     modelName,
@@ -148,7 +128,6 @@ export async function startDemo(options = {}) {
     async close() {
       server.closeAllConnections?.()
       await new Promise((resolve) => server.close(() => resolve()))
-      await agent?.close()
       await backend.close?.()
     },
   }
