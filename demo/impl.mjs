@@ -16,8 +16,10 @@ export async function loadChatImpl(impl = DEFAULT_IMPL) {
     return { name: 'reference', chat: reference, parts: { headStart: 'reference', toNodeListener: 'reference' } }
   }
   if (impl !== 'ours') throw new Error(`--impl must be "ours" or "reference", got ${JSON.stringify(impl)}`)
-  const ours = (await import('../index.js')).chat ?? {}
-  const pick = (name) => (typeof ours[name] === 'function' ? ['ours', ours[name].bind(ours)] : ['reference', reference[name].bind(reference)])
+  const mod = await import('../index.js')
+  // Ours live on `chat` (like the reference) or as top-level exports of chat-headstart.
+  const ours = (name) => (typeof mod.chat?.[name] === 'function' ? mod.chat[name].bind(mod.chat) : typeof mod[name] === 'function' ? mod[name] : undefined)
+  const pick = (name) => (ours(name) ? ['ours', ours(name)] : ['reference', reference[name].bind(reference)])
   const [headStartFrom, headStart] = pick('headStart')
   const [listenerFrom, toNodeListener] = pick('toNodeListener')
   return {

@@ -3,6 +3,13 @@
 // prints the chat page's URL. `npm start -- --compare [--runs N]` prints the with/without
 // Head Start timing table instead. `npm start -- --help` lists the flags.
 import { parseArgs } from 'node:util'
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { envWithNode22, node22 } from './node.mjs'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 const usage = `Usage: npm start -- [options]
 
@@ -50,6 +57,21 @@ const toInt = (name, value) => {
     process.exit(2)
   }
   return n
+}
+
+// A fresh clone has no native addon yet: build it once (release, like the published package).
+const hasAddon = fs.existsSync(path.join(root, 'binding.cjs')) && fs.readdirSync(root).some((f) => /^chat-headstart\..+\.node$/.test(f))
+if (!hasAddon) {
+  console.log('Building the native addon (first run only: napi build --platform --release)…')
+  const built = spawnSync(node22(), [path.join(root, 'node_modules/@napi-rs/cli/dist/cli.js'), 'build', '--platform', '--release', '--js', 'binding.cjs', '--dts', 'binding.d.ts'], {
+    cwd: root,
+    env: envWithNode22(),
+    stdio: 'inherit',
+  })
+  if (built.status !== 0) {
+    console.error('building the native addon failed (see above); Rust (stable) must be on PATH')
+    process.exit(1)
+  }
 }
 
 if (args.compare) {
