@@ -5,3 +5,4 @@ export declare function nativeVersion(): string
 
 export { toNodeListener, FastResponse } from './lib/node-listener.js'
 export type { FetchHandler, NodeListener, NodeListenerOptions } from './lib/node-listener.js'
+export * from './lib/plane.js'

@@ -1,3 +1,5 @@
 //! One file per public area; each is a thin adapter over the core crates.
 
 mod version;
+
+mod plane;
