@@ -35,6 +35,12 @@ test('other prompts get a plain text answer (finishReason stop)', async (t) => {
   t.falsy(chunks.find((c) => c.type === 'tool-input-start'))
 })
 
+test('asked to be brief, the model answers in one short sentence', (t) => {
+  const plan = planReply([{ role: 'user', content: [{ type: 'text', text: 'Briefly: what is this?' }] }], new Set())
+  t.is(plan.kind, 'text')
+  t.true(tokenize(plan.text).length < 30)
+})
+
 test('with an executing tool the second step answers from the tool output', async (t) => {
   const model = createLocalModel({ ttftMs: 5, minTokensPerSecond: 800, maxTokensPerSecond: 1000 })
   const tools = { getWeather: tool({ inputSchema: jsonSchema<{ city: string }>(getWeatherInputSchema), execute: async ({ city }) => weatherFor(city) }) }

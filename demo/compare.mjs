@@ -18,7 +18,7 @@ export const COMPARE_TIMING = Object.freeze({
 })
 
 export const SCENARIOS = {
-  text: { prompt: 'What does Head Start change for the first turn of a chat?', expectTool: false },
+  text: { prompt: 'In one sentence: what does Head Start change for the first turn?', expectTool: false },
   weather: { prompt: 'What is the weather in Paris?', expectTool: true },
 }
 

@@ -39,6 +39,10 @@ function textOf(message) {
 
 function plainAnswer(question) {
   const q = question.trim().replace(/\s+/g, ' ')
+  // Asked to be brief: one short sentence (the --compare "text" scenario, a typical chat reply).
+  if (/\b(brief|briefly|short|one sentence)\b/i.test(q)) {
+    return 'Head Start streams the first answer from your warm server while the agent run boots, so text arrives sooner.'
+  }
   const quoted = q.length > 80 ? `${q.slice(0, 77)}...` : q
   return `You asked: "${quoted}". This reply comes from the demo's local model, which streams ` +
     'tokens at a realistic pace after a realistic time to first token, so the timings you see are ' +

@@ -110,7 +110,9 @@ export async function startDemo(options = {}) {
   // does); otherwise through this server.
   const direct = !backend.local || (await supportsCors(backend.apiUrl, origin))
   const browserBaseURL = direct ? backend.apiUrl : '/trigger'
-  const label = `${backend.local ? 'local session plane' : `Trigger.dev (${backend.apiUrl})`} · ${modelName} · ${impl.name === 'reference' ? 'reference implementation' : 'chat-headstart'}`
+  const handlerLabel = { ours: 'chat-headstart', reference: 'reference implementation' }[impl.name] ??
+    `chat-headstart (headStart: ${impl.parts.headStart}, toNodeListener: ${impl.parts.toNodeListener})`
+  const label = `${backend.local ? 'local session plane' : `Trigger.dev (${backend.apiUrl})`} · ${modelName} · ${handlerLabel}`
   const app = createDemoApp({ chat: impl.chat, model, backend, browserBaseURL, label })
   server.on('request', app)
   // Bundle the page now so the first visit is instant.

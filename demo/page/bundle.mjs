@@ -53,6 +53,7 @@ export function pageHtml(config, scriptPath = '/app.js') {
   .text { margin: 6px 0; line-height: 1.45; white-space: pre-wrap; }
   .tool { border: 1px solid #d5dbe6; border-radius: 8px; padding: 8px 10px; margin: 8px 0; background: #fafbfd; font-size: 14px; }
   .tool-head { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 13px; color: #33415c; }
+  .badge { font-family: system-ui, sans-serif; font-size: 11px; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; background: #33415c; color: #fff; border-radius: 4px; padding: 1px 5px; margin-right: 4px; }
   .tool-output { display: inline-block; margin-top: 4px; color: #0b6b3a; font-weight: 600; }
   .tool-pending { color: #8a6d00; } .tool-error { color: #b00020; }
   .timings { display: flex; flex-wrap: wrap; gap: 4px 14px; margin-top: 8px; padding-top: 8px; border-top: 1px solid #eef0f4; font-size: 12px; color: #5b6475; }

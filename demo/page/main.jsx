@@ -99,7 +99,7 @@ function ToolPart({ part }) {
   }
   return (
     <div className="tool" data-testid="tool-part" data-state={part.state}>
-      <div className="tool-head">🔧 {name}({input})</div>
+      <div className="tool-head"><span className="badge">tool</span> {name}({input})</div>
       {body}
     </div>
   )
