@@ -1,3 +1,4 @@
 //! One file per public area; each is a thin adapter over the core crates.
 
+mod headstart;
 mod version;

@@ -97,6 +97,8 @@ pub struct TurnParams {
   pub message_id: String,
   /// The createSession body (built by `request::create_session_body`).
   pub create_body: String,
+  /// `chat.startHeadStart`: no browser response, so no phase 2 after the dispatch.
+  pub detached: bool,
 }
 
 impl Turn {
@@ -325,7 +327,7 @@ async fn run_turn(
     }
   }
   sink.dispatched();
-  if !handover || *shared.cancel.borrow() {
+  if !handover || params.detached || *shared.cancel.borrow() {
     sink.end();
     return;
   }
