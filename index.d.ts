@@ -2,3 +2,52 @@
 
 /** Version of the native core, e.g. "0.1.0". */
 export declare function nativeVersion(): string
+
+/** An event dispatched by {@link createSseParser}. */
+export interface SseEvent {
+  /** The event type: `"message"` when the block had no (or an empty) `event` field. */
+  event: string
+  /** The block's `data` lines joined with `\n` (one trailing `\n` removed). */
+  data: string
+  /** The `id` field of this event's own block (the last accepted one); absent if it had none. */
+  id?: string
+  /** The persistent last event ID (what `EventSource.lastEventId` would say). */
+  lastEventId: string
+}
+
+export interface SseParserCallbacks {
+  onEvent(event: SseEvent): void
+  /** A valid `retry` field (ASCII digits only), in milliseconds. */
+  onRetry?(ms: number): void
+  /** A comment line, without the leading `:` and one following space (`: ping` → `"ping"`). */
+  onComment?(text: string): void
+  /**
+   * Cap in bytes on one line and on one pending event (default 16 MiB). Going over makes
+   * `feed` throw an Error with `code: "ERR_SSE_BUFFER_LIMIT"`; the parser then keeps throwing
+   * until `reset()`.
+   */
+  maxBufferSize?: number
+}
+
+export interface SseParser {
+  /**
+   * Parses the next chunk of the stream. Bytes are decoded as UTF-8 (split sequences are
+   * re-joined; invalid ones become U+FFFD); a string is taken as the stream's text and parsed
+   * via its UTF-8 encoding (so a U+FEFF at the very start is stripped like a BOM). The callbacks run synchronously, in order, before `feed` returns;
+   * if one throws, `feed` rethrows and the rest of that chunk's items are not delivered.
+   */
+  feed(chunk: Uint8Array | string): void
+  /**
+   * Ends the stream: a trailing CR terminates its line; a partial line or undispatched block is
+   * dropped. The parser can then take a new stream (a reconnection); `lastEventId` is kept.
+   */
+  end(): void
+  /** Forgets all state, including `lastEventId` and a buffer-limit error. */
+  reset(): void
+}
+
+/**
+ * A WHATWG-conformant, incremental server-sent-events parser (Rust core). Events of one `feed`
+ * cross the native boundary as one batch.
+ */
+export declare function createSseParser(callbacks: SseParserCallbacks): SseParser

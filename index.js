@@ -2,3 +2,4 @@
 // each area of the API lives in its own module under lib/.
 export { native as __native } from './lib/native.js'
 export { nativeVersion } from './lib/version.js'
+export { createSseParser } from './lib/sse.js'

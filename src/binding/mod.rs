@@ -1,4 +1,5 @@
 //! One file per public area; each is a thin adapter over the core crates.
 
 mod headstart;
+mod sse;
 mod version;
