@@ -51,3 +51,5 @@ export interface SseParser {
  * cross the native boundary as one batch.
  */
 export declare function createSseParser(callbacks: SseParserCallbacks): SseParser
+export { toNodeListener, FastResponse } from './lib/node-listener.js'
+export type { FetchHandler, NodeListener, NodeListenerOptions } from './lib/node-listener.js'

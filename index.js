@@ -3,3 +3,4 @@
 export { native as __native } from './lib/native.js'
 export { nativeVersion } from './lib/version.js'
 export { createSseParser } from './lib/sse.js'
+export { toNodeListener, FastResponse } from './lib/node-listener.js'

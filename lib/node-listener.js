@@ -1,0 +1,1122 @@
+// toNodeListener: mounts any Web Fetch handler `(req: Request) => Response | Promise<Response>` on
+// node:http / node:http2 (compat API) and the frameworks built on them (Express, Fastify, Koa).
+//
+// Request side: a lazy Request (prototype chained to Request.prototype) that answers method / url /
+// headers / signal / text() / json() / arrayBuffer() straight from the IncomingMessage and builds a
+// genuine undici Request only when something spec-heavy is touched (clone, formData, cache, …, or
+// `new Request(lazy, init)` / undici internals via their symbol keys).
+// Response side: one writeHead + end for string / bytes / null bodies, a backpressured pump for
+// streams, and a native fast path (`response[Symbol.for('chat-headstart.nativeBody')]`) for bodies
+// produced by the Rust core.
+
+import { Buffer } from 'node:buffer'
+
+/** A Response carrying this symbol has its body produced outside JS streams (see NativeBodySource). */
+export const kNativeBody = Symbol.for('chat-headstart.nativeBody')
+
+const EMPTY = Buffer.alloc(0)
+const RESOLVED = Promise.resolve()
+const noop = () => {}
+const GENERIC_500 = '{"error":"Internal Server Error"}'
+const DEFAULT_DRAIN_TIMEOUT_MS = 500
+const DEFAULT_DRAIN_MAX_BYTES = 16 * 1024 * 1024
+/** Request body stream queue: the socket is paused once this many bytes wait unread. */
+const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024
+// Headers HTTP/2 forbids (RFC 9113 §8.2.2); node:http2 throws on them.
+const H2_FORBIDDEN_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'])
+const HOST_RE = /^(?:[A-Za-z0-9._~!$&'()*+,;=%-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
+
+// ---------------------------------------------------------------------------------------------
+// undici internals, discovered by probing (never by name imports): the symbol keys undici reads on
+// a Request / Response it receives. Our lazy objects answer them by materialising a real instance,
+// so `new Request(lazy, init)`, `fetch(lazy)` and friends work (remix-run/remix#11627).
+const REQUEST_INTERNAL_SYMBOLS = Object.getOwnPropertySymbols(new Request('http://probe.invalid/'))
+const RESPONSE_INTERNAL_SYMBOLS = Object.getOwnPropertySymbols(new Response(null))
+const kResponseState = RESPONSE_INTERNAL_SYMBOLS.find((s) => s.description === 'state')
+
+function defineDelegates(proto, nativeProto, symbols, materialize) {
+  for (const key of [...Object.getOwnPropertyNames(nativeProto), ...symbols]) {
+    if (key === 'constructor' || Object.prototype.hasOwnProperty.call(proto, key)) continue
+    const desc = Object.getOwnPropertyDescriptor(nativeProto, key)
+    if (desc && typeof desc.value === 'function') {
+      Object.defineProperty(proto, key, {
+        configurable: true,
+        writable: true,
+        value(...args) {
+          const target = materialize(this)
+          return target[key](...args)
+        },
+      })
+    } else if (desc === undefined || desc.get || typeof key === 'symbol') {
+      Object.defineProperty(proto, key, {
+        configurable: true,
+        get() {
+          return materialize(this)[key]
+        },
+        set(value) {
+          materialize(this)[key] = value
+        },
+      })
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+class BadRequestError extends Error {
+  constructor(message) {
+    super(message)
+    this.name = 'BadRequestError'
+  }
+}
+
+function bodyConsumedError() {
+  return new TypeError(
+    'The request body was already read by an earlier body parser and it left nothing usable ' +
+      '(no req.body / req.rawBody). Mount the listener before the body parser, or copy what it parsed ' +
+      'onto the Node request: `req.raw.body = request.body` (Fastify), `ctx.req.body = ctx.request.body` (Koa).',
+  )
+}
+
+function bodyUnusableError() {
+  return new TypeError('Body is unusable: Body has already been read')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request headers
+
+/** Lower-cased name → value map built once from rawHeaders (keeps what Node's `req.headers` drops). */
+function parseRawHeaders(rawHeaders) {
+  const map = Object.create(null)
+  const order = []
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase()
+    if (name.charCodeAt(0) === 58 /* ':' */) continue // HTTP/2 pseudo-header
+    const value = rawHeaders[i + 1]
+    const prev = map[name]
+    if (prev === undefined) {
+      map[name] = value
+      order.push(name)
+    } else if (name === 'set-cookie') {
+      map[name] = Array.isArray(prev) ? [...prev, value] : [prev, value]
+    } else {
+      map[name] = prev + (name === 'cookie' ? '; ' : ', ') + value
+    }
+  }
+  return { map, order }
+}
+
+function rawHeadersOf(incoming) {
+  if (Array.isArray(incoming.rawHeaders)) return incoming.rawHeaders
+  const flat = []
+  for (const [k, v] of Object.entries(incoming.headers ?? {})) {
+    if (Array.isArray(v)) for (const item of v) flat.push(k, String(item))
+    else if (v != null) flat.push(k, String(v))
+  }
+  return flat
+}
+
+/**
+ * Headers of the incoming request. Reads answer from rawHeaders; the first mutation or iteration
+ * builds a real Headers that serves every later call.
+ */
+class NodeRequestHeaders {
+  constructor(incoming) {
+    this._incoming = incoming
+    this._parsed = undefined
+    this._native = undefined
+  }
+  _map() {
+    return (this._parsed ??= parseRawHeaders(rawHeadersOf(this._incoming))).map
+  }
+  _pairs() {
+    const { map, order } = this._parsed ?? (this._parsed = parseRawHeaders(rawHeadersOf(this._incoming)))
+    const pairs = []
+    for (const name of order) {
+      const v = map[name]
+      if (Array.isArray(v)) for (const item of v) pairs.push([name, item])
+      else pairs.push([name, v])
+    }
+    return pairs
+  }
+  _toNative() {
+    return (this._native ??= new Headers(this._pairs()))
+  }
+  get(name) {
+    if (this._native) return this._native.get(name)
+    const v = this._map()[String(name).toLowerCase()]
+    if (v === undefined) return null
+    return Array.isArray(v) ? v.join(', ') : v
+  }
+  has(name) {
+    if (this._native) return this._native.has(name)
+    return this._map()[String(name).toLowerCase()] !== undefined
+  }
+  getSetCookie() {
+    if (this._native) return this._native.getSetCookie()
+    const v = this._map()['set-cookie']
+    return v === undefined ? [] : Array.isArray(v) ? [...v] : [v]
+  }
+  set(name, value) {
+    this._toNative().set(name, value)
+  }
+  append(name, value) {
+    this._toNative().append(name, value)
+  }
+  delete(name) {
+    this._toNative().delete(name)
+  }
+  forEach(callback, thisArg) {
+    this._toNative().forEach((value, key) => callback.call(thisArg, value, key, this))
+  }
+  entries() {
+    return this._toNative().entries()
+  }
+  keys() {
+    return this._toNative().keys()
+  }
+  values() {
+    return this._toNative().values()
+  }
+  [Symbol.iterator]() {
+    return this._toNative().entries()
+  }
+}
+Object.setPrototypeOf(NodeRequestHeaders.prototype, Headers.prototype)
+Object.defineProperty(NodeRequestHeaders.prototype, Symbol.toStringTag, { value: 'Headers' })
+
+// ---------------------------------------------------------------------------------------------
+// Request body
+
+function hasBodyMethod(method) {
+  return method !== 'GET' && method !== 'HEAD'
+}
+
+function toBuffer(u8) {
+  return Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength)
+}
+
+/** Whether someone other than us already read from the IncomingMessage. */
+function streamAlreadyConsumed(incoming) {
+  return incoming.readableDidRead === true || incoming.readableEnded === true
+}
+
+/**
+ * What an earlier body parser left: `{ bytes }` (exact bytes), `{ value, bytes }` (a parsed value)
+ * or undefined when nothing usable is there.
+ */
+function preParsedBody(incoming, contentType) {
+  const raw = incoming.rawBody
+  if (typeof raw === 'string') return { bytes: Buffer.from(raw) }
+  if (raw instanceof Uint8Array) return { bytes: toBuffer(raw) }
+  const body = incoming.body
+  if (body === undefined || body === null) return undefined
+  if (typeof body === 'string') return { bytes: Buffer.from(body) }
+  if (body instanceof Uint8Array) return { bytes: toBuffer(body) }
+  if (body instanceof ArrayBuffer) return { bytes: Buffer.from(body) }
+  if (typeof body === 'object') {
+    const ct = (contentType ?? '').toLowerCase()
+    const text = ct.startsWith('application/x-www-form-urlencoded')
+      ? new URLSearchParams(body).toString()
+      : JSON.stringify(body)
+    return { value: body, bytes: Buffer.from(text), json: !ct.startsWith('application/x-www-form-urlencoded') }
+  }
+  return { bytes: Buffer.from(String(body)) }
+}
+
+/** Reads the rest of an IncomingMessage into one Buffer from 'data' events (no web stream). */
+function readIncoming(incoming) {
+  return new Promise((resolve, reject) => {
+    const chunks = []
+    let size = 0
+    const onData = (chunk) => {
+      chunks.push(chunk)
+      size += chunk.length
+    }
+    const cleanup = () => {
+      incoming.off('data', onData)
+      incoming.off('end', onEnd)
+      incoming.off('error', onError)
+      incoming.off('close', onClose)
+    }
+    const onEnd = () => {
+      cleanup()
+      resolve(chunks.length === 1 ? chunks[0] : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size))
+    }
+    const onError = (err) => {
+      cleanup()
+      reject(err)
+    }
+    const onClose = () => {
+      if (incoming.readableEnded) return
+      cleanup()
+      reject(new Error('The request was aborted before its body was complete'))
+    }
+    incoming.on('data', onData)
+    incoming.on('end', onEnd)
+    incoming.on('error', onError)
+    incoming.on('close', onClose)
+    incoming.resume()
+  })
+}
+
+/**
+ * A ReadableStream over an IncomingMessage with backpressure: the message is paused while the
+ * queue holds REQUEST_BODY_HIGH_WATER_MARK bytes and resumed on pull. `detach()` stops feeding it
+ * (used once the response is over).
+ */
+function incomingToWebStream(incoming, ctx) {
+  let controller
+  let closed = false
+  const onData = (chunk) => {
+    if (closed) return
+    controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    if (controller.desiredSize <= 0) incoming.pause()
+  }
+  const onEnd = () => {
+    if (closed) return
+    detach()
+    controller.close()
+  }
+  const onError = (err) => {
+    if (closed) return
+    detach()
+    controller.error(err)
+  }
+  const onClose = () => {
+    if (closed || incoming.readableEnded) return
+    detach()
+    controller.error(new Error('The request was aborted before its body was complete'))
+  }
+  function detach() {
+    if (closed) return
+    closed = true
+    incoming.off('data', onData)
+    incoming.off('end', onEnd)
+    incoming.off('error', onError)
+    incoming.off('close', onClose)
+    ctx.detachBody = undefined
+  }
+  ctx.detachBody = () => {
+    if (closed) return
+    detach()
+    try {
+      controller.error(new Error('The response was already sent; the request body is being discarded'))
+    } catch {}
+  }
+  return new ReadableStream(
+    {
+      start(c) {
+        controller = c
+        if (incoming.readableEnded) {
+          closed = true
+          c.close()
+          return
+        }
+        incoming.on('data', onData)
+        incoming.on('end', onEnd)
+        incoming.on('error', onError)
+        incoming.on('close', onClose)
+      },
+      pull() {
+        if (!closed) incoming.resume()
+      },
+      cancel() {
+        detach()
+        // Leave the rest on the wire: the post-response drain discards it (bounded).
+        incoming.pause()
+      },
+    },
+    { highWaterMark: REQUEST_BODY_HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
+  )
+}
+
+function bufferToText(buf) {
+  const text = buf.toString('utf8')
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+}
+
+async function readWebStream(stream) {
+  const reader = stream.getReader()
+  const chunks = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    size += value.byteLength
+  }
+  return Buffer.concat(chunks, size)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request URL
+
+function firstToken(value) {
+  if (value === undefined) return undefined
+  const s = Array.isArray(value) ? value[0] : value
+  const comma = s.indexOf(',')
+  return (comma === -1 ? s : s.slice(0, comma)).trim()
+}
+
+function buildUrl(incoming, trustProxy) {
+  const headers = incoming.headers
+  let path = typeof incoming.originalUrl === 'string' ? incoming.originalUrl : incoming.url
+  if (typeof path !== 'string' || path === '') path = '/'
+  const first = path.charCodeAt(0)
+  if (first !== 47 /* '/' */) {
+    if (path === '*') path = '/'
+    else if (/^https?:\/\//i.test(path)) {
+      // absolute-form request target (RFC 9112 §3.2.2)
+      try {
+        return new URL(path).href
+      } catch {
+        throw new BadRequestError('invalid request target')
+      }
+    } else throw new BadRequestError('invalid request target')
+  }
+  const h2 = incoming.httpVersionMajor === 2
+  let proto = incoming.socket?.encrypted || (h2 && headers[':scheme'] === 'https') ? 'https' : 'http'
+  let host = (h2 && headers[':authority']) || headers.host
+  if (trustProxy) {
+    const fwdProto = firstToken(headers['x-forwarded-proto'])
+    if (fwdProto === 'http' || fwdProto === 'https') proto = fwdProto
+    const fwdHost = firstToken(headers['x-forwarded-host'])
+    if (fwdHost) host = fwdHost
+  }
+  if (host === undefined || host === '') host = 'localhost'
+  else if (!HOST_RE.test(host)) throw new BadRequestError('invalid Host header')
+  return `${proto}://${host}${path}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lazy request
+
+function abortReason() {
+  return new DOMException('The client closed the connection before the response was complete', 'AbortError')
+}
+
+/** Registers (once) the res 'close' watcher that turns a premature close into abort + cancel. */
+function watchClientGone(ctx) {
+  if (ctx.watching) return
+  ctx.watching = true
+  const res = ctx.res
+  if (res.destroyed || res.closed) {
+    onResClose(ctx)
+    return
+  }
+  res.once('close', () => onResClose(ctx))
+}
+
+function onResClose(ctx) {
+  if (isFinished(ctx.res)) return
+  ctx.gone = true
+  const reason = abortReason()
+  ctx.controller?.abort(reason)
+  const cancel = ctx.cancelBody
+  ctx.cancelBody = undefined
+  cancel?.(reason)
+}
+
+function isFinished(res) {
+  return res.writableFinished === true || (res.writableFinished === undefined && res.finished === true)
+}
+
+class NodeRequest {
+  constructor(incoming, ctx, url) {
+    this._incoming = incoming
+    this._ctx = ctx
+    this._url = url
+    this._method = incoming.method ?? 'GET'
+    this._headers = undefined
+    this._native = undefined
+    this._bodyUsed = false
+    this._bodyStream = undefined
+  }
+  get method() {
+    return this._method
+  }
+  get url() {
+    return this._url
+  }
+  get headers() {
+    if (this._native) return this._native.headers
+    return (this._headers ??= new NodeRequestHeaders(this._incoming))
+  }
+  get signal() {
+    const ctx = this._ctx
+    if (!ctx.controller) {
+      ctx.controller = new AbortController()
+      watchClientGone(ctx)
+      if (ctx.gone) ctx.controller.abort(abortReason())
+    }
+    return ctx.controller.signal
+  }
+  get duplex() {
+    return 'half'
+  }
+  get bodyUsed() {
+    if (this._native) return this._native.bodyUsed
+    return this._bodyUsed
+  }
+  get body() {
+    if (this._native) return this._native.body
+    if (!hasBodyMethod(this._method)) return null
+    if (this._bodyStream) return this._bodyStream
+    const incoming = this._incoming
+    if (streamAlreadyConsumed(incoming)) {
+      const pre = preParsedBody(incoming, this.headers.get('content-type'))
+      const err = pre ? undefined : bodyConsumedError()
+      this._bodyStream = new ReadableStream({
+        start(c) {
+          if (err) c.error(err)
+          else {
+            if (pre.bytes.length) c.enqueue(new Uint8Array(pre.bytes))
+            c.close()
+          }
+        },
+      })
+    } else {
+      this._bodyStream = incomingToWebStream(incoming, this._ctx)
+    }
+    return this._bodyStream
+  }
+  /** The body as one Buffer, read from 'data' events (or what a body parser left). */
+  async _bytes() {
+    if (this._bodyUsed) throw bodyUnusableError()
+    if (this._bodyStream) {
+      if (this._bodyStream.locked) throw bodyUnusableError()
+      this._bodyUsed = true
+      return readWebStream(this._bodyStream)
+    }
+    this._bodyUsed = true
+    if (!hasBodyMethod(this._method)) return EMPTY
+    const incoming = this._incoming
+    if (streamAlreadyConsumed(incoming)) {
+      const pre = preParsedBody(incoming, this.headers.get('content-type'))
+      if (!pre) throw bodyConsumedError()
+      return pre.bytes
+    }
+    return readIncoming(incoming)
+  }
+  async text() {
+    if (this._native) return this._native.text()
+    return bufferToText(await this._bytes())
+  }
+  async json() {
+    if (this._native) return this._native.json()
+    if (!this._bodyUsed && !this._bodyStream && hasBodyMethod(this._method) && streamAlreadyConsumed(this._incoming)) {
+      // A JSON body parser already produced the value: hand it over instead of re-parsing.
+      const pre = preParsedBody(this._incoming, this.headers.get('content-type'))
+      if (pre && pre.json && pre.value !== undefined) {
+        this._bodyUsed = true
+        return pre.value
+      }
+    }
+    return JSON.parse(bufferToText(await this._bytes()))
+  }
+  async arrayBuffer() {
+    if (this._native) return this._native.arrayBuffer()
+    const buf = await this._bytes()
+    return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
+  }
+  async bytes() {
+    if (this._native) return this._native.bytes()
+    return new Uint8Array(await this.arrayBuffer())
+  }
+  async blob() {
+    if (this._native) return this._native.blob()
+    const buf = await this._bytes()
+    return new Blob([buf], { type: this.headers.get('content-type') ?? '' })
+  }
+}
+Object.setPrototypeOf(NodeRequest.prototype, Request.prototype)
+Object.defineProperty(NodeRequest.prototype, Symbol.toStringTag, { value: 'Request' })
+
+/** Builds (once) the genuine undici Request behind a NodeRequest. */
+function materializeRequest(lazy) {
+  if (lazy._native) return lazy._native
+  const init = { method: lazy._method, headers: undefined, signal: lazy.signal }
+  const headers = lazy._headers
+  init.headers = headers?._native ?? (headers ?? new NodeRequestHeaders(lazy._incoming))._pairs()
+  let consumedAlready = false
+  if (hasBodyMethod(lazy._method)) {
+    if (lazy._bodyUsed && !lazy._bodyStream) {
+      consumedAlready = true
+      init.body = new ReadableStream({ start: (c) => c.close() })
+    } else {
+      init.body = lazy.body
+    }
+    init.duplex = 'half'
+  }
+  const native = new Request(lazy._url, init)
+  if (consumedAlready) native.body.getReader().read().catch(noop) // disturbed, like the original
+  lazy._native = native
+  return native
+}
+
+defineDelegates(NodeRequest.prototype, Request.prototype, REQUEST_INTERNAL_SYMBOLS, materializeRequest)
+
+// ---------------------------------------------------------------------------------------------
+// FastResponse: a Response whose string / bytes body and headers the listener reads directly.
+
+const STATUS_RE_MIN = 200
+const STATUS_RE_MAX = 599
+
+/**
+ * A drop-in `Response` for handlers served through toNodeListener: `instanceof Response` holds and
+ * every Response member works (a real Response is built on first use), but when the listener sends
+ * it untouched, a string / Uint8Array / null body goes out in one writeHead + end without building
+ * the undici Response (which costs several µs per request).
+ */
+export class FastResponse {
+  constructor(body = null, init = undefined) {
+    if (init !== undefined && init !== null && init.status !== undefined) {
+      const s = init.status
+      if (!Number.isInteger(s) || s < STATUS_RE_MIN || s > STATUS_RE_MAX) {
+        throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`)
+      }
+    }
+    this._body = body
+    this._init = init ?? undefined
+    this._headers = undefined
+    this._native = undefined
+  }
+  static json(data, init = undefined) {
+    const text = JSON.stringify(data)
+    if (text === undefined) throw new TypeError('Value is not JSON serializable')
+    const headers = new Headers(init?.headers)
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+    const res = new FastResponse(text, { status: init?.status, statusText: init?.statusText })
+    res._headers = headers
+    return res
+  }
+  static error() {
+    return Response.error()
+  }
+  static redirect(url, status) {
+    return Response.redirect(url, status)
+  }
+  get status() {
+    return this._native ? this._native.status : (this._init?.status ?? 200)
+  }
+  get statusText() {
+    return this._native ? this._native.statusText : (this._init?.statusText ?? '')
+  }
+  get ok() {
+    const s = this.status
+    return s >= 200 && s <= 299
+  }
+  get headers() {
+    if (this._native) return this._native.headers
+    if (!this._headers) {
+      this._headers = new Headers(this._init?.headers)
+      const b = this._body
+      if (typeof b === 'string' && !this._headers.has('content-type')) {
+        this._headers.set('content-type', 'text/plain;charset=UTF-8')
+      }
+    }
+    return this._headers
+  }
+  get type() {
+    return 'default'
+  }
+  get url() {
+    return ''
+  }
+  get redirected() {
+    return false
+  }
+}
+Object.setPrototypeOf(FastResponse.prototype, Response.prototype)
+Object.defineProperty(FastResponse.prototype, Symbol.toStringTag, { value: 'Response' })
+
+function materializeResponse(fast) {
+  if (fast._native) return fast._native
+  const init = fast._init
+  fast._native = new Response(fast._body, {
+    status: init?.status,
+    statusText: init?.statusText,
+    headers: fast._headers ?? init?.headers,
+  })
+  return fast._native
+}
+defineDelegates(FastResponse.prototype, Response.prototype, RESPONSE_INTERNAL_SYMBOLS, materializeResponse)
+
+// ---------------------------------------------------------------------------------------------
+// Response → ServerResponse
+
+/** Flattens Headers (or a HeadersInit) into Node's raw [name, value, …] array; notes a few headers. */
+function collectHeaders(headersLike, info, h2) {
+  const flat = []
+  const add = (name, value) => {
+    if (h2 && H2_FORBIDDEN_HEADERS.has(name)) return
+    if (name === 'content-type') info.contentType = value
+    else if (name === 'content-length') info.hasContentLength = true
+    else if (name === 'cache-control') info.cacheControlIndex = flat.length + 1
+    flat.push(name, value)
+  }
+  if (headersLike === undefined || headersLike === null) return flat
+  if (headersLike instanceof Headers) {
+    // Headers iteration yields each Set-Cookie separately; other names arrive combined (Fetch spec).
+    for (const [name, value] of headersLike) add(name, value)
+  } else if (Array.isArray(headersLike)) {
+    for (const [name, value] of headersLike) add(String(name).toLowerCase(), String(value))
+  } else {
+    for (const name of Object.keys(headersLike)) add(name.toLowerCase(), String(headersLike[name]))
+  }
+  return flat
+}
+
+function isEventStream(contentType) {
+  return contentType !== undefined && contentType.toLowerCase().startsWith('text/event-stream')
+}
+
+/** Proxies and compression middlewares must not buffer or transform an event stream. */
+function ensureNoTransform(flat, info) {
+  if (info.cacheControlIndex === undefined) flat.push('cache-control', 'no-transform')
+  else if (!/no-transform/i.test(flat[info.cacheControlIndex])) flat[info.cacheControlIndex] += ', no-transform'
+}
+
+function writeHead(res, status, statusText, flat, h2) {
+  if (statusText && !h2) res.writeHead(status, statusText, flat)
+  else res.writeHead(status, flat)
+}
+
+function noBodyStatus(status) {
+  return status === 204 || status === 205 || status === 304
+}
+
+/** Sends a body that is fully known (or absent) in one writeHead + end. */
+function sendWhole(ctx, status, statusText, flat, info, body) {
+  const res = ctx.res
+  if (body !== null && !info.hasContentLength && !noBodyStatus(status)) {
+    flat.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength))
+  }
+  writeHead(res, status, statusText, flat, ctx.h2)
+  if (body === null || ctx.isHead || noBodyStatus(status)) res.end()
+  else res.end(typeof body === 'string' ? body : toBuffer(body))
+}
+
+function bodyTypeIsWhole(b) {
+  return b === null || b === undefined || typeof b === 'string' || b instanceof Uint8Array || b instanceof ArrayBuffer
+}
+
+function wholeBody(b) {
+  if (b === undefined || b === null) return null
+  if (b instanceof ArrayBuffer) return new Uint8Array(b)
+  return b
+}
+
+function sendResponse(ctx, response) {
+  const res = ctx.res
+  if (res.destroyed || res.writableEnded) {
+    cancelResponseBody(response)
+    return RESOLVED
+  }
+  const h2 = ctx.h2
+  const info = { contentType: undefined, hasContentLength: false, cacheControlIndex: undefined }
+
+  if (response instanceof FastResponse && !response._native) {
+    const status = response._init?.status ?? 200
+    const statusText = response._init?.statusText
+    const body = response._body
+    if (bodyTypeIsWhole(body)) {
+      const flat = collectHeaders(response._headers ?? response._init?.headers, info, h2)
+      if (typeof body === 'string' && info.contentType === undefined) {
+        flat.push('content-type', 'text/plain;charset=UTF-8')
+      }
+      sendWhole(ctx, status, statusText, flat, info, wholeBody(body))
+      return RESOLVED
+    }
+    response = materializeResponse(response)
+  }
+
+  if (typeof response?.status !== 'number' || !(response.headers instanceof Headers)) {
+    throw new TypeError('The handler did not return a Response')
+  }
+  const status = response.status
+  const statusText = response.statusText
+  const flat = collectHeaders(response.headers, info, h2)
+  const sse = isEventStream(info.contentType)
+  if (sse) ensureNoTransform(flat, info)
+
+  const nativeSource = response[kNativeBody]
+  if (nativeSource && !response.bodyUsed) {
+    if (ctx.isHead || noBodyStatus(status)) {
+      safeCancelSource(nativeSource)
+      sendWhole(ctx, status, statusText, flat, info, null)
+      return RESOLVED
+    }
+    writeHead(res, status, statusText, flat, h2)
+    res.flushHeaders?.()
+    return pumpNativeBody(ctx, nativeSource, sse)
+  }
+
+  const stream = response.body
+  if (stream === null) {
+    sendWhole(ctx, status, statusText, flat, info, null)
+    return RESOLVED
+  }
+  if (ctx.isHead || noBodyStatus(status)) {
+    const source = kResponseState && response[kResponseState]?.body?.source
+    if (!info.hasContentLength && !noBodyStatus(status) && (typeof source === 'string' || source instanceof Uint8Array)) {
+      flat.push('content-length', String(typeof source === 'string' ? Buffer.byteLength(source) : source.byteLength))
+    }
+    if (!stream.locked) stream.cancel().catch(noop)
+    writeHead(res, status, statusText, flat, h2)
+    res.end()
+    return RESOLVED
+  }
+  // undici keeps the init body as `source`: a string / bytes body can go out without its stream.
+  if (kResponseState && !response.bodyUsed && !stream.locked) {
+    const source = response[kResponseState]?.body?.source
+    if (typeof source === 'string' || source instanceof Uint8Array) {
+      sendWhole(ctx, status, statusText, flat, info, source)
+      return RESOLVED
+    }
+  }
+  writeHead(res, status, statusText, flat, h2)
+  if (sse) res.flushHeaders?.()
+  return pumpWebStream(ctx, stream, sse)
+}
+
+function cancelResponseBody(response) {
+  try {
+    const source = response?.[kNativeBody]
+    if (source) safeCancelSource(source)
+    else if (response?.body && !response.body.locked) response.body.cancel().catch(noop)
+  } catch {}
+}
+
+function safeCancelSource(source, reason) {
+  try {
+    source.cancel(reason)
+  } catch {}
+}
+
+function waitDrainOrClose(res) {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+}
+
+/** Web ReadableStream → res with backpressure; a stream error after the headers destroys the socket. */
+async function pumpWebStream(ctx, stream, sse) {
+  const res = ctx.res
+  let reader
+  try {
+    reader = stream.getReader()
+  } catch (err) {
+    failAfterHeaders(ctx, err)
+    return
+  }
+  ctx.cancelBody = (reason) => reader.cancel(reason).catch(noop)
+  watchClientGone(ctx)
+  if (ctx.gone) return
+  const flush = sse && typeof res.flush === 'function'
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done || ctx.gone) break
+      if (!(value instanceof Uint8Array)) throw new TypeError('Response body chunks must be Uint8Array')
+      const ok = res.write(value)
+      if (flush) res.flush()
+      if (!ok) {
+        await waitDrainOrClose(res)
+        if (ctx.gone || res.destroyed) break
+      }
+    }
+  } catch (err) {
+    ctx.cancelBody = undefined
+    if (!ctx.gone) failAfterHeaders(ctx, err)
+    reader.cancel(err).catch(noop)
+    return
+  }
+  ctx.cancelBody = undefined
+  if (!ctx.gone && !res.destroyed) res.end()
+}
+
+/**
+ * Pumps a NativeBodySource into res: chunks arrive through sink.write (false = pause until
+ * resume(), which we call on 'drain'); end/error finish the response; a client that goes away
+ * cancels the source. Never touches response.body.
+ */
+export function pumpNativeBody(ctx, source, sse = false) {
+  const res = ctx.res
+  const flush = sse && typeof res.flush === 'function'
+  return new Promise((resolve) => {
+    let done = false
+    let waitingDrain = false
+    const finish = () => {
+      if (done) return
+      done = true
+      ctx.cancelBody = undefined
+      res.off('drain', onDrain)
+      resolve()
+    }
+    const onDrain = () => {
+      waitingDrain = false
+      if (done) return
+      try {
+        source.resume()
+      } catch (err) {
+        sink.error(err)
+      }
+    }
+    const sink = {
+      write(chunk) {
+        if (done || ctx.gone) return false
+        const ok = res.write(chunk)
+        if (flush) res.flush()
+        if (!ok && !waitingDrain) {
+          waitingDrain = true
+          res.once('drain', onDrain)
+        }
+        return ok
+      },
+      end() {
+        if (done) return
+        if (!ctx.gone && !res.destroyed) res.end()
+        finish()
+      },
+      error(err) {
+        if (done) return
+        if (!ctx.gone) failAfterHeaders(ctx, err)
+        finish()
+      },
+    }
+    ctx.cancelBody = (reason) => {
+      safeCancelSource(source, reason)
+      finish()
+    }
+    watchClientGone(ctx)
+    if (ctx.gone) return
+    try {
+      source.start(sink)
+    } catch (err) {
+      sink.error(err)
+    }
+  })
+}
+
+/**
+ * The body failed after the status line went out: report it and break the connection, so the
+ * client sees a truncated response instead of a clean end. What was already written goes out
+ * first (Node corks the socket until the next tick).
+ */
+function failAfterHeaders(ctx, err) {
+  report(ctx, err)
+  ctx.gone = true
+  const res = ctx.res
+  setImmediate(() => res.destroy())
+}
+
+function report(ctx, err) {
+  const onError = ctx.options.onError
+  if (onError) {
+    try {
+      const r = onError(err, ctx.request)
+      if (r && typeof r.then === 'function') r.then(noop, (e) => console.error('[chat-headstart] onError threw:', e))
+    } catch (e) {
+      console.error('[chat-headstart] onError threw:', e)
+    }
+  } else {
+    console.error('[chat-headstart] toNodeListener:', err)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// After the response: discard what the handler left unread (bounded), so keep-alive goes on.
+
+function discardUnreadBody(ctx) {
+  const req = ctx.req
+  ctx.detachBody?.()
+  if (req.readableEnded || req.destroyed) return
+  if (req.complete) {
+    // Everything has arrived already: release it.
+    req.resume()
+    return
+  }
+  const { drainMaxBytes, drainTimeoutMs } = ctx.options
+  let bytes = 0
+  const onData = (chunk) => {
+    bytes += chunk.length
+    if (bytes > drainMaxBytes) giveUp()
+  }
+  const cleanup = () => {
+    clearTimeout(timer)
+    req.off('data', onData)
+    req.off('end', cleanup)
+    req.off('close', cleanup)
+  }
+  const giveUp = () => {
+    cleanup()
+    const socket = req.socket
+    if (!ctx.h2 && socket && typeof socket.destroySoon === 'function') socket.destroySoon()
+    else req.destroy()
+  }
+  const timer = setTimeout(giveUp, drainTimeoutMs)
+  timer.unref?.()
+  req.on('data', onData)
+  req.on('end', cleanup)
+  req.on('close', cleanup)
+  req.resume()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The listener
+
+function sendGeneric(res, status, body) {
+  if (res.headersSent || res.destroyed || res.writableEnded) return
+  res.writeHead(status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))])
+  res.end(body)
+}
+
+/**
+ * Adapts a Web Fetch handler to a Node request listener (node:http, node:http2 compat, Express,
+ * Fastify via `reply.hijack()`, Koa via `ctx.respond = false`). See index.d.ts for the options.
+ */
+export function toNodeListener(handler, options = {}) {
+  if (typeof handler !== 'function') throw new TypeError('toNodeListener(handler): handler must be a function')
+  const opts = {
+    onError: options.onError,
+    trustProxy: options.trustProxy === true,
+    drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    drainMaxBytes: options.drainMaxBytes ?? DEFAULT_DRAIN_MAX_BYTES,
+  }
+  if (opts.onError !== undefined && typeof opts.onError !== 'function') {
+    throw new TypeError('toNodeListener: options.onError must be a function')
+  }
+
+  const finish = (ctx, pending) => {
+    if (pending === RESOLVED) {
+      discardUnreadBody(ctx)
+      return RESOLVED
+    }
+    return pending.then(() => discardUnreadBody(ctx))
+  }
+
+  const respond = (ctx, response) => {
+    let pending
+    try {
+      pending = sendResponse(ctx, response)
+    } catch (err) {
+      return fail(ctx, err)
+    }
+    return finish(ctx, pending)
+  }
+
+  const fail = async (ctx, err) => {
+    const res = ctx.res
+    if (res.headersSent) {
+      failAfterHeaders(ctx, err)
+      return
+    }
+    if (opts.onError) {
+      let replacement
+      try {
+        replacement = await opts.onError(err, ctx.request)
+      } catch (e) {
+        console.error('[chat-headstart] onError threw:', e)
+      }
+      if (replacement instanceof Response && !res.headersSent) {
+        try {
+          await finish(ctx, sendResponse(ctx, replacement))
+          return
+        } catch (e) {
+          console.error('[chat-headstart] the Response returned by onError could not be sent:', e)
+        }
+      }
+    } else if (ctx.next) {
+      // Express: let its error-handling middleware decide (it logs; in production it hides details).
+      ctx.detachBody?.()
+      ctx.next(err)
+      return
+    } else {
+      console.error('[chat-headstart] toNodeListener: the handler failed:', err)
+    }
+    sendGeneric(res, 500, GENERIC_500)
+    discardUnreadBody(ctx)
+  }
+
+  return function nodeListener(req, res, next) {
+    const ctx = {
+      req,
+      res,
+      next: typeof next === 'function' ? next : undefined,
+      options: opts,
+      h2: req.httpVersionMajor === 2,
+      isHead: req.method === 'HEAD',
+      request: undefined,
+      controller: undefined,
+      watching: false,
+      gone: false,
+      cancelBody: undefined,
+      detachBody: undefined,
+    }
+    let url
+    try {
+      url = buildUrl(req, opts.trustProxy)
+    } catch (err) {
+      if (err instanceof BadRequestError) {
+        sendGeneric(res, 400, JSON.stringify({ error: err.message }))
+        discardUnreadBody(ctx)
+        return RESOLVED
+      }
+      return fail(ctx, err)
+    }
+    const request = new NodeRequest(req, ctx, url)
+    ctx.request = request
+    if (!LAZY_REQUEST_WORKS) materializeRequest(request)
+    let result
+    try {
+      result = handler(request)
+    } catch (err) {
+      return fail(ctx, err)
+    }
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+      return result.then(
+        (response) => respond(ctx, response),
+        (err) => fail(ctx, err),
+      )
+    }
+    return respond(ctx, result)
+  }
+}
+
+// Self-check: on runtimes whose Request keeps its state in private fields (not symbol keys), a lazy
+// request cannot stand in for a real one inside undici, so every request is materialised up front.
+const LAZY_REQUEST_WORKS = (() => {
+  try {
+    const fake = {
+      method: 'POST',
+      url: '/probe',
+      headers: { host: 'probe.invalid' },
+      rawHeaders: ['Host', 'probe.invalid', 'X-Probe', '1'],
+      socket: {},
+      readableEnded: false,
+      readableDidRead: false,
+      on() {},
+      off() {},
+      once() {},
+      pause() {},
+      resume() {},
+    }
+    const lazy = new NodeRequest(fake, { res: { once() {}, destroyed: false }, options: {} }, 'http://probe.invalid/probe')
+    const copy = new Request(lazy, { method: 'PUT', body: 'x' })
+    return copy.url === 'http://probe.invalid/probe' && copy.headers.get('x-probe') === '1' && copy.method === 'PUT'
+  } catch {
+    return false
+  }
+})()
+
+/** Whether this runtime serves requests lazily (false: every request is materialised up front). */
+export const lazyRequestSupported = LAZY_REQUEST_WORKS
