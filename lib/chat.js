@@ -6,6 +6,7 @@
 // the session, writes step 1 to S2, hands over, splices phase 2 and produces the SSE bytes.
 import { convertToModelMessages, stepCountIs, streamText as aiStreamText } from 'ai'
 import { native } from './native.js'
+import { toNodeListener } from './node-listener.js'
 
 const JSON_HEADERS = { 'content-type': 'application/json' }
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -58,77 +59,6 @@ export function resolveApiConfig(apiClient) {
   return { baseURL, secretKey, branch: branch || undefined, realtimeStreamsVersion: streamsV1 ? 'v1' : 'v2' }
 }
 
-const CI_COMMIT_VARS = [
-  'VERCEL_GIT_COMMIT_SHA', 'RAILWAY_GIT_COMMIT_SHA', 'RENDER_GIT_COMMIT', 'CF_PAGES_COMMIT_SHA',
-  'WORKERS_CI_COMMIT_SHA', 'COMMIT_REF', 'AWS_COMMIT_ID', 'HEROKU_BUILD_COMMIT', 'HEROKU_SLUG_COMMIT',
-  'KOYEB_GIT_SHA', 'GITHUB_SHA', 'CI_COMMIT_SHA', 'CIRCLE_SHA1', 'BITBUCKET_COMMIT', 'BUILDKITE_COMMIT',
-  'BUILD_SOURCEVERSION', 'COMMIT_SHA', 'DRONE_COMMIT_SHA', 'GIT_COMMIT', 'BUILD_VCS_NUMBER', 'TRAVIS_COMMIT',
-  'COMMIT_HASH', 'GIT_SHA', 'GIT_HASH',
-]
-
-function usableDeploymentId(v) {
-  if (typeof v !== 'string') return undefined
-  const t = v.trim()
-  return t && t.length <= 128 ? t : undefined
-}
-
-/** Skew protection pin (§2.3): explicit (null opts out) → client config → env → CI commit. */
-function resolveExternalDeploymentId(explicit, apiClient) {
-  if (explicit === null) return undefined
-  const direct =
-    usableDeploymentId(explicit) ??
-    usableDeploymentId(apiClient?.externalDeploymentId) ??
-    usableDeploymentId(process.env.TRIGGER_EXTERNAL_DEPLOYMENT_ID)
-  if (direct) return direct
-  if (['1', 'true'].includes(process.env.TRIGGER_AUTOMATIC_SKEW_VERSION_PROTECTION)) {
-    for (const name of CI_COMMIT_VARS) {
-      const v = usableDeploymentId(process.env[name])
-      if (v) return v
-    }
-  }
-  return undefined
-}
-
-function concurrencyList(concurrency) {
-  const limits = Array.isArray(concurrency) ? concurrency : [concurrency]
-  if (limits.length > 2) throw new Error('The concurrency option accepts at most two named limits.')
-  for (const name of limits) {
-    if (typeof name !== 'string' || !/^[a-zA-Z0-9_-]{1,122}$/.test(name)) {
-      throw new Error(
-        `Concurrency limit "${name}": names are 1-122 characters using only letters, numbers, underscores and hyphens.`,
-      )
-    }
-  }
-  return limits
-}
-
-/** Pieces of the createSession body, serialized with JSON.stringify like the reference. */
-function sessionTemplate({ agentId, idleTimeoutInSeconds, triggerConfig, tags, apiClient }) {
-  const tc = triggerConfig ?? {}
-  const field = (k, v) => `${JSON.stringify(k)}:${JSON.stringify(v)}`
-  const before = []
-  if (tc.machine) before.push(field('machine', tc.machine))
-  if (tc.queue) before.push(field('queue', tc.queue))
-  if (tc.concurrency !== undefined) before.push(field('concurrency', concurrencyList(tc.concurrency)))
-  if (tc.concurrencyKey !== undefined) before.push(field('concurrencyKey', tc.concurrencyKey))
-  const after = []
-  if (tc.maxAttempts !== undefined) after.push(field('maxAttempts', tc.maxAttempts))
-  if (tc.maxDuration !== undefined) after.push(field('maxDuration', tc.maxDuration))
-  if (tc.region) after.push(field('region', tc.region))
-  if (tc.lockToVersion) after.push(field('lockToVersion', tc.lockToVersion))
-  if (tc.ttl !== undefined) after.push(field('ttl', tc.ttl))
-  return {
-    agentId,
-    idleTimeoutInSeconds: idleTimeoutInSeconds ?? tc.idleTimeoutInSeconds ?? 60,
-    basePayloadDefaults: tc.basePayload ?? null,
-    beforeTags: before.join(','),
-    runTags: tc.tags ?? [],
-    afterTags: after.join(','),
-    externalDeploymentId: resolveExternalDeploymentId(tc.externalDeploymentId, apiClient) ?? null,
-    sessionTags: tags !== undefined ? tags : null,
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Engines: one per distinct configuration, each with ONE threadsafe notification function.
 
@@ -172,14 +102,21 @@ function keepAlive(delta) {
 
 function engineFor(opts, { withSessionTags }) {
   const api = resolveApiConfig(opts.apiClient)
-  const template = sessionTemplate({ ...opts, tags: withSessionTags ? opts.tags : undefined })
+  // The createSession body is built in Rust (wire::create_session_body) from these options.
+  const sessionOptions = JSON.stringify({
+    agentId: opts.agentId,
+    idleTimeoutInSeconds: opts.idleTimeoutInSeconds,
+    triggerConfig: opts.triggerConfig,
+    tags: withSessionTags ? opts.tags : undefined,
+    clientExternalDeploymentId: opts.apiClient?.externalDeploymentId,
+  })
   const config = JSON.stringify({
     baseUrl: api.baseURL,
     secretKey: api.secretKey,
     branch: api.branch ?? null,
     realtimeStreamsVersion: api.realtimeStreamsVersion,
     extraCaPem: opts.tls?.ca ?? null,
-    template,
+    sessionOptions,
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     handoverTimeoutMs: Math.round((opts.handoverTimeoutInSeconds ?? 120) * 1000),
     keepAliveMs: opts.keepAliveIntervalMs ?? 15_000,
@@ -721,4 +658,7 @@ export const chat = {
     completion.catch(() => {})
     return { chatId: opts.chatId, pendingVersion: state.pendingVersion, completion }
   },
+
+  /** Mounts any Web Fetch handler (e.g. `chat.headStart(...)`) on node:http / Express / Fastify / Koa. */
+  toNodeListener,
 }

@@ -3,14 +3,15 @@
 //! asynchronous results come back through ONE long-lived threadsafe function per engine
 //! (napi.md §2.3–2.5) instead of an `async fn` per call.
 
-use chat_headstart_core::handover::request::{
-  create_session_body, parse_head_start_request, HeadStartRequest, SessionTemplate,
-};
 use chat_headstart_core::handover::turn::{Step1End, Turn, TurnOptions, TurnParams, TurnSink};
 use chat_headstart_core::session::api::{ApiError, CreatedSession, TriggerApi};
 use chat_headstart_core::session::http::{s2_client, S2Client};
-use chat_headstart_core::session::ids::message_id;
 use chat_headstart_core::session::ApiConfig;
+use chat_headstart_core::wire::ids::generate_message_id;
+use chat_headstart_core::wire::{
+  create_session_body, parse_head_start_request, CreateSessionOptions, HeadStartRequest,
+  RequestLimits, SessionPayload,
+};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -128,7 +129,9 @@ struct EngineConfig {
   realtime_streams_version: Option<String>,
   #[serde(default)]
   extra_ca_pem: Option<String>,
-  template: SessionTemplate,
+  /// `JSON.stringify({agentId, idleTimeoutInSeconds?, triggerConfig?, tags?,
+  /// clientExternalDeploymentId?})`, parsed by `wire::CreateSessionOptions`.
+  session_options: String,
   #[serde(default)]
   max_body_bytes: Option<usize>,
   #[serde(default)]
@@ -148,9 +151,9 @@ struct OpenTurn {
 pub struct HeadStartEngine {
   api: Arc<TriggerApi>,
   s2: S2Client,
-  template: SessionTemplate,
+  session_options: CreateSessionOptions,
   opts: TurnOptions,
-  max_body_bytes: usize,
+  limits: RequestLimits,
   notify: Arc<Notifier>,
   next_turn: u32,
   opened: HashMap<u32, OpenTurn>,
@@ -166,7 +169,10 @@ impl HeadStartEngine {
   /// `config` is JSON (see `lib/chat.js`); `notify(turn, kind, bytes, text)` receives every
   /// asynchronous result of every turn of this engine.
   #[napi(constructor)]
-  pub fn new(config: String, notify: Function<'_, NotifyArgs, ()>) -> Result<Self> {
+  pub fn new(
+    config: String,
+    notify: Function<'_, (u32, u32, Option<Buffer>, Option<String>), ()>,
+  ) -> Result<Self> {
     let cfg: EngineConfig =
       serde_json::from_str(&config).map_err(|e| invalid(format!("invalid engine config: {e}")))?;
     let mut api_cfg = ApiConfig::new(&cfg.base_url, &cfg.secret_key);
@@ -175,6 +181,10 @@ impl HeadStartEngine {
       api_cfg.realtime_streams_version = v;
     }
     api_cfg.extra_ca_pem = cfg.extra_ca_pem.map(String::into_bytes);
+    let session_options = CreateSessionOptions::from_json(cfg.session_options.as_bytes(), |name| {
+      std::env::var(name).ok()
+    })
+    .map_err(|e| invalid(e.message))?;
     let s2 = s2_client(api_cfg.extra_ca_pem.as_deref()).map_err(invalid)?;
     let api = TriggerApi::new(api_cfg).map_err(invalid)?;
     let mut opts = TurnOptions::default();
@@ -198,11 +208,13 @@ impl HeadStartEngine {
     Ok(HeadStartEngine {
       api,
       s2,
-      template: cfg.template,
+      session_options,
       opts,
-      max_body_bytes: cfg
-        .max_body_bytes
-        .unwrap_or(chat_headstart_core::handover::request::DEFAULT_MAX_BODY_BYTES),
+      limits: RequestLimits {
+        max_body_bytes: cfg
+          .max_body_bytes
+          .unwrap_or(RequestLimits::default().max_body_bytes),
+      },
       notify: Arc::new(notify),
       next_turn: 0,
       opened: HashMap::new(),
@@ -215,20 +227,20 @@ impl HeadStartEngine {
   /// Nothing is sent anywhere yet.
   #[napi]
   pub fn open(&mut self, method: String, content_type: Option<String>, body: &[u8]) -> String {
-    match parse_head_start_request(&method, content_type.as_deref(), body, self.max_body_bytes) {
+    match parse_head_start_request(&method, content_type.as_deref(), body, &self.limits) {
       Err(e) => format!(
         "{{\"ok\":false,\"status\":{},\"body\":{}}}",
         e.status,
-        json_str(&e.body())
+        json_str(&String::from_utf8_lossy(&e.json_body()))
       ),
       Ok(request) => {
         self.next_turn = self.next_turn.wrapping_add(1).max(1);
         let turn = self.next_turn;
-        let message_id = message_id();
+        let message_id = generate_message_id();
         let out = format!(
           "{{\"ok\":true,\"turn\":{turn},\"chatId\":{},\"messageId\":\"{message_id}\",\"messages\":{}}}",
-          json_str(&request.chat_id),
-          request.messages_json
+          json_str(request.chat_id()),
+          request.head_start_messages_json()
         );
         self.opened.insert(
           turn,
@@ -250,10 +262,10 @@ impl HeadStartEngine {
       .remove(&turn)
       .ok_or_else(|| invalid(format!("unknown turn {turn}")))?;
     let create_body = create_session_body(
-      &self.template,
-      &open.request.chat_id,
-      &open.request.wire_payload,
-    );
+      SessionPayload::HeadStart(&open.request),
+      &self.session_options,
+    )
+    .map_err(|e| invalid(e.message))?;
     let sink = Arc::new(JsSink {
       turn,
       notify: self.notify.clone(),
@@ -263,7 +275,7 @@ impl HeadStartEngine {
       self.api.clone(),
       self.s2.clone(),
       TurnParams {
-        chat_id: open.request.chat_id,
+        chat_id: open.request.chat_id().to_string(),
         message_id: open.message_id,
         create_body,
         detached,
@@ -275,7 +287,7 @@ impl HeadStartEngine {
     Ok(())
   }
 
-  /// Step-1 chunks (JSON texts joined by `\n`) → the browser's SSE bytes; tees to S2.
+  /// Step-1 chunks (JSON texts joined by newlines) → the browser's SSE bytes; tees to S2.
   #[napi]
   pub fn push(&self, turn: u32, chunks: &[u8]) -> Buffer {
     match self.turns.get(&turn) {

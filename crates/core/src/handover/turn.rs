@@ -7,13 +7,13 @@
 //! phase 2 (splice, keep-alives, the handover timeout). Asynchronous results reach JS through a
 //! [`TurnSink`] (one long-lived threadsafe function in the binding).
 
-use super::request::{handover_body, reshape_for_handover_resume, HANDOVER_SKIP_BODY};
 use super::splice::{write_error_frame, SpliceStep, Splicer, KEEP_ALIVE_FRAME};
 use crate::session::api::{ApiError, CreatedSession, TriggerApi};
 use crate::session::http::S2Client;
-use crate::session::ids::nanoid;
 use crate::session::s2::{run_writer, WriterInput, WriterOptions, WriterOutcome, MAX_RECORD_BODY};
 use crate::session::subscribe::{subscribe_session_out, SubscriptionEvent, SubscriptionOptions};
+use crate::wire::ids::{envelope_id, part_id};
+use crate::wire::{handover_body, HANDOVER_SKIP_BODY};
 use bytes::Bytes;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -96,7 +96,7 @@ pub struct TurnParams {
   pub chat_id: String,
   pub message_id: String,
   /// The createSession body (built by `request::create_session_body`).
-  pub create_body: String,
+  pub create_body: Vec<u8>,
   /// `chat.startHeadStart`: no browser response, so no phase 2 after the dispatch.
   pub detached: bool,
 }
@@ -148,7 +148,7 @@ impl Turn {
         continue;
       }
       let Some(tx) = writer.as_ref() else { continue };
-      let id = nanoid(7);
+      let id = envelope_id();
       let mut record = Vec::with_capacity(chunk.len() + 24);
       record.extend_from_slice(b"{\"data\":");
       record.extend_from_slice(chunk);
@@ -281,16 +281,11 @@ async fn run_turn(
       finish_reason,
       messages_json,
     } => {
-      let partial = if finish_reason == "tool-calls" {
-        reshape_for_handover_resume(messages_json)
-      } else {
-        Ok(messages_json.clone())
-      };
-      match partial {
-        Ok(partial) => {
-          let body = handover_body(&partial, &params.message_id, finish_reason != "tool-calls");
+      let is_final = finish_reason != "tool-calls";
+      match handover_body(messages_json.as_bytes(), &params.message_id, is_final) {
+        Ok(body) => {
           match api
-            .append_input(&chat_id, Bytes::from(body), &nanoid(21))
+            .append_input(&chat_id, Bytes::from(body), &part_id())
             .await
           {
             Ok(()) => true,
@@ -314,11 +309,7 @@ async fn run_turn(
   };
   if !handover {
     if let Err(e) = api
-      .append_input(
-        &chat_id,
-        Bytes::from_static(HANDOVER_SKIP_BODY.as_bytes()),
-        &nanoid(21),
-      )
+      .append_input(&chat_id, Bytes::from_static(HANDOVER_SKIP_BODY), &part_id())
       .await
     {
       sink.warn(format!(

@@ -3,8 +3,8 @@
 
 use super::config::{ApiConfig, TRIGGER_API_VERSION, TRIGGER_SDK_VERSION};
 use super::http::{api_client, ApiClient};
-use super::ids::uuid_v4;
 use super::retry::{api_retry_for_network_error, api_retry_for_status, ApiRetry};
+use crate::wire::ids::uuid_v4;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};

@@ -23,10 +23,8 @@ pub type S2Client = Client<HttpsConnector<HttpConnector>, ChannelBody>;
 
 /// Builds the TLS client configuration. Extra roots come from `extra_ca_pem` and from the file
 /// named by `NODE_EXTRA_CA_CERTS` (the Node convention users already rely on for private CAs).
-pub fn tls_config(
-  extra_ca_pem: Option<&[u8]>,
-  alpn: &[&[u8]],
-) -> Result<rustls::ClientConfig, String> {
+/// ALPN stays empty: the hyper-rustls connector sets it from the enabled HTTP versions.
+pub fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
   let mut roots = rustls::RootCertStore::empty();
   roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
   let mut add_pem = |pem: &[u8], origin: &str| -> Result<(), String> {
@@ -47,12 +45,11 @@ pub fn tls_config(
     }
   }
   let provider = Arc::new(rustls::crypto::ring::default_provider());
-  let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+  let cfg = rustls::ClientConfig::builder_with_provider(provider)
     .with_safe_default_protocol_versions()
     .map_err(|e| e.to_string())?
     .with_root_certificates(roots)
     .with_no_client_auth();
-  cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
   Ok(cfg)
 }
 
@@ -66,7 +63,7 @@ fn http_connector() -> HttpConnector {
 
 pub fn api_client(extra_ca_pem: Option<&[u8]>) -> Result<ApiClient, String> {
   let connector = hyper_rustls::HttpsConnectorBuilder::new()
-    .with_tls_config(tls_config(extra_ca_pem, &[b"http/1.1"])?)
+    .with_tls_config(tls_config(extra_ca_pem)?)
     .https_or_http()
     .enable_http1()
     .wrap_connector(http_connector());
@@ -79,7 +76,7 @@ pub fn api_client(extra_ca_pem: Option<&[u8]>) -> Result<ApiClient, String> {
 
 pub fn s2_client(extra_ca_pem: Option<&[u8]>) -> Result<S2Client, String> {
   let connector = hyper_rustls::HttpsConnectorBuilder::new()
-    .with_tls_config(tls_config(extra_ca_pem, &[b"h2"])?)
+    .with_tls_config(tls_config(extra_ca_pem)?)
     .https_or_http()
     .enable_http2()
     .wrap_connector(http_connector());

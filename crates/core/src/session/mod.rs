@@ -6,10 +6,8 @@
 pub mod api;
 pub mod config;
 pub mod http;
-pub mod ids;
 pub mod retry;
 pub mod s2;
-pub mod sse_split;
 pub mod subscribe;
 
 pub use api::{ApiError, CreatedSession, S2Credentials, TriggerApi};

@@ -8,7 +8,7 @@
 
 use super::api::{encode_uri_component, ApiError, TriggerApi};
 use super::retry::{sse_backoff, sse_status_is_terminal};
-use super::sse_split::SseEventSplitter;
+use crate::sse::{SseItem, SseParser};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request};
 use http_body_util::{BodyExt, Full};
@@ -92,7 +92,7 @@ pub async fn subscribe_session_out(
       Ok(Ok(resp)) if resp.status().is_success() => {
         retry = 0;
         let mut body = resp.into_body();
-        let mut splitter = SseEventSplitter::new(opts.max_event_bytes);
+        let mut parser = SseParser::new(opts.max_event_bytes);
         let mut errored = false;
         loop {
           let frame = tokio::select! {
@@ -106,9 +106,13 @@ pub async fn subscribe_session_out(
               };
               let mut batches = Vec::new();
               let mut server_error = false;
-              let fed = splitter.feed(&data, &mut |event, data| match event {
-                "batch" => batches.push(data.to_string()),
-                "error" => server_error = true,
+              let fed = parser.feed(&data, &mut |item: SseItem<'_>| match item {
+                SseItem::Event {
+                  event: "batch",
+                  data,
+                  ..
+                } => batches.push(data.to_string()),
+                SseItem::Event { event: "error", .. } => server_error = true,
                 _ => {}
               });
               for b in &batches {

@@ -1,0 +1,112 @@
+// chat.headStart end to end against the local session plane, side by side with the reference
+// (@trigger.dev/sdk 4.8.3 chat.headStart + its own toNodeListener): identical browser-visible
+// chunks (ids normalised) and identical outbound Trigger API requests (protocol.md §10, §2.7).
+import test from 'ava'
+import { chat as refChat } from '@trigger.dev/sdk/chat-server'
+import { chat, startDevPlane } from '../index.js'
+import {
+  firstTurnBody,
+  mockModel,
+  normaliseChunks,
+  normaliseRequests,
+  oneToolParts,
+  postTurn,
+  serve,
+  textParts,
+  twoToolParts,
+  weatherTools,
+  type StreamPart,
+} from './headstart.helpers.ts'
+
+const plane = await startDevPlane()
+test.after.always(() => plane.close())
+
+let counter = 0
+function chatIds(name: string) {
+  counter += 1
+  // Same length for both so normalised bodies compare byte for byte.
+  return { ref: `ref-${name}-${counter}`, ours: `our-${name}-${counter}` }
+}
+
+interface Side {
+  run: (args: any) => any
+  options?: Record<string, unknown>
+}
+
+async function turnWith(kind: 'ref' | 'ours', chatId: string, side: Side) {
+  const opts = { agentId: 'exp-agent', apiClient: plane.apiClient, run: side.run, ...side.options }
+  const listener =
+    kind === 'ref' ? refChat.toNodeListener(refChat.headStart(opts as any)) : chat.toNodeListener(chat.headStart(opts as any))
+  const server = await serve(listener as any)
+  try {
+    plane.clearRequests()
+    const result = await postTurn(server.url, firstTurnBody(chatId))
+    const messageId = result.chunks.find((c) => c.type === 'start')?.messageId
+    const requests = normaliseRequests(plane.requests() as any, chatId, messageId)
+    return { result, requests }
+  } finally {
+    await server.close()
+  }
+}
+
+/** Runs the same scenario through the reference and through ours. */
+async function sideBySide(name: string, side: Side) {
+  const ids = chatIds(name)
+  const ref = await turnWith('ref', ids.ref, side)
+  const ours = await turnWith('ours', ids.ours, side)
+  return { ref, ours }
+}
+
+function runWith(parts: StreamPart[], { tools = false } = {}) {
+  return async ({ streamText }: any) =>
+    streamText({ model: mockModel(parts), ...(tools ? { tools: await weatherTools() } : {}) })
+}
+
+test.serial('pure-text first turn (§10.1): same chunks and same requests as the reference', async (t) => {
+  const { ref, ours } = await sideBySide('text', { run: runWith(textParts()) })
+  t.is(ours.result.status, 200)
+  t.is(ours.result.headers['content-type'], 'text/event-stream')
+  t.is(ours.result.headers['x-vercel-ai-ui-message-stream'], 'v1')
+  t.is(ours.result.headers['cache-control'], 'no-cache, no-transform')
+  t.truthy(ours.result.headers['x-trigger-chat-access-token'])
+  t.deepEqual(normaliseChunks(ours.result.chunks), normaliseChunks(ref.result.chunks))
+  t.deepEqual(normaliseChunks(ours.result.chunks).slice(-2), [
+    { type: 'trigger:turn-complete' },
+    { type: 'trigger:session-state', lastEventId: '8' },
+  ])
+  t.deepEqual(ours.requests, ref.requests)
+  t.deepEqual(
+    ours.requests.map((r) => `${r.method} ${r.path}`),
+    [
+      'POST /api/v1/sessions',
+      'PUT /realtime/v1/sessions/<CHAT>/out',
+      'POST /realtime/v1/sessions/<CHAT>/in/append',
+      'GET /realtime/v1/sessions/<CHAT>/out',
+    ],
+  )
+  t.is(ours.requests[3].headers['last-event-id'], '7')
+})
+
+test.serial('one-tool first turn (§10.2): phase 2 spliced identically', async (t) => {
+  const { ref, ours } = await sideBySide('tool1', { run: runWith(oneToolParts(), { tools: true }) })
+  t.deepEqual(normaliseChunks(ours.result.chunks), normaliseChunks(ref.result.chunks))
+  const types = ours.result.chunks.map((c) => c.type)
+  t.is(types.filter((x) => x === 'start').length, 2)
+  t.true(types.includes('tool-output-available'))
+  t.is(types.at(-2), 'trigger:turn-complete')
+  t.deepEqual(ours.requests, ref.requests)
+  const handover = JSON.parse(ours.requests[2].body)
+  t.is(handover.kind, 'handover')
+  t.is(handover.isFinal, false)
+})
+
+test.serial('two-tool first turn (§10.3): reshape and splice identical', async (t) => {
+  const { ref, ours } = await sideBySide('tool2', { run: runWith(twoToolParts(), { tools: true }) })
+  t.deepEqual(normaliseChunks(ours.result.chunks), normaliseChunks(ref.result.chunks))
+  t.deepEqual(ours.requests, ref.requests)
+  const handover = JSON.parse(ours.requests[2].body)
+  t.deepEqual(
+    handover.partialAssistantMessage.at(-1).content.map((p: any) => p.approvalId),
+    ['handover-approval-1', 'handover-approval-2'],
+  )
+})
