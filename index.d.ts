@@ -53,3 +53,4 @@ export interface SseParser {
 export declare function createSseParser(callbacks: SseParserCallbacks): SseParser
 export { toNodeListener, FastResponse } from './lib/node-listener.js'
 export type { FetchHandler, NodeListener, NodeListenerOptions } from './lib/node-listener.js'
+export * from './lib/plane.js'

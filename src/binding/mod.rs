@@ -3,3 +3,5 @@
 mod headstart;
 mod sse;
 mod version;
+
+mod plane;

@@ -1,0 +1,142 @@
+// Shared fixtures for the plane specs: an `ai` mock model, the reference head-start handler
+// mounted with its own toNodeListener on node:http, and a raw-fetch "browser".
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { chat } from '@trigger.dev/sdk/chat-server'
+import { MockLanguageModelV4 } from 'ai/test'
+import { simulateReadableStream, tool } from 'ai'
+import { z } from 'zod'
+import type { DevPlane } from '../index.js'
+
+const usage = {
+  inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },
+  outputTokens: { total: 1, text: 1, reasoning: 0 },
+}
+
+type Finish = 'stop' | 'tool-calls' | 'error' | 'length'
+export const finish = (reason: Finish) => ({ type: 'finish', finishReason: { unified: reason, raw: undefined }, usage })
+
+/** Step 1 of §10.1: "Hello" " world", stop. */
+export const helloWorld = [
+  { type: 'text-start', id: 's1' },
+  { type: 'text-delta', id: 's1', delta: 'Hello' },
+  { type: 'text-delta', id: 's1', delta: ' world' },
+  { type: 'text-end', id: 's1' },
+  finish('stop'),
+]
+
+/** Step 1 of §10.2: "Checking." then one streamed getWeather call. */
+export const oneToolCall = [
+  { type: 'text-start', id: 's1' },
+  { type: 'text-delta', id: 's1', delta: 'Checking.' },
+  { type: 'text-end', id: 's1' },
+  { type: 'tool-input-start', id: 'call_1', toolName: 'getWeather' },
+  { type: 'tool-input-delta', id: 'call_1', delta: '{"city":"Paris"}' },
+  { type: 'tool-input-end', id: 'call_1' },
+  { type: 'tool-call', toolCallId: 'call_1', toolName: 'getWeather', input: '{"city":"Paris"}' },
+  finish('tool-calls'),
+]
+
+/** Step 1 of §10.3: two bare tool calls. */
+export const twoToolCalls = [
+  { type: 'tool-call', toolCallId: 'call_1', toolName: 'getWeather', input: '{"city":"Paris"}' },
+  { type: 'tool-call', toolCallId: 'call_2', toolName: 'getWeather', input: '{"city":"Rome"}' },
+  finish('tool-calls'),
+]
+
+export const tools = { getWeather: tool({ description: 'Weather of a city', inputSchema: z.object({ city: z.string() }) }) }
+
+/** A mock model streaming `parts`, with optional delays (ms) before the first and between parts. */
+export function mockModel(parts: unknown[], { initialDelayInMs = 0, chunkDelayInMs = 0 } = {}) {
+  return new MockLanguageModelV4({
+    doStream: async () => ({
+      stream: simulateReadableStream({
+        chunks: [{ type: 'stream-start', warnings: [] }, ...parts] as any,
+        initialDelayInMs,
+        chunkDelayInMs,
+      }),
+    }),
+  } as any)
+}
+
+export interface HeadStartServer {
+  url: string
+  close(): Promise<void>
+}
+
+/** The reference `chat.headStart` through its own `chat.toNodeListener` on node:http. */
+export async function referenceServer(
+  plane: DevPlane,
+  model: () => unknown,
+  options: { idleTimeoutInSeconds?: number } = {},
+): Promise<HeadStartServer> {
+  const handler = chat.headStart({
+    agentId: 'exp-agent',
+    apiClient: plane.apiClient,
+    ...options,
+    run: async ({ streamText }: any) => streamText({ model: model(), tools }),
+  } as any)
+  const server = http.createServer(chat.toNodeListener(handler))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/api/chat`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+export function firstTurnBody(chatId: string, text = 'Weather in Paris?') {
+  return {
+    headStartMessages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text }] }],
+    chatId,
+    trigger: 'submit-message',
+  }
+}
+
+export interface BrowserResult {
+  status: number
+  headers: Headers
+  /** Each SSE frame's data, verbatim. */
+  frames: string[]
+  raw: string
+}
+
+/** The browser stand-in: POST, then read the whole body and split it into `data:` frames. */
+export async function browserPost(url: string, body: unknown, init: RequestInit = {}): Promise<BrowserResult> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    ...init,
+  })
+  const raw = await res.text()
+  const frames = res.headers.get('content-type')?.startsWith('text/event-stream')
+    ? raw
+        .split('\n\n')
+        .filter((f) => f.length > 0)
+        .map((f) => {
+          if (!f.startsWith('data: ')) throw new Error(`not a data frame: ${JSON.stringify(f)}`)
+          return f.slice('data: '.length)
+        })
+    : []
+  return { status: res.status, headers: res.headers, frames, raw }
+}
+
+/** Replaces the turn's generated 16-char message id with `<M>` (the §10 notation). */
+export function normaliseIds(frames: string[]): string[] {
+  const ids = new Set<string>()
+  for (const f of frames) {
+    const m = /"messageId":"([0-9A-Za-z]{16})"/.exec(f)
+    if (m) ids.add(m[1])
+  }
+  return frames.map((f) => [...ids].reduce((acc, id) => acc.split(id).join('<M>'), f))
+}
+
+/** The (origin, method, path) sequence of the plane's request log. */
+export function callOrder(plane: DevPlane) {
+  return plane.requests().map((r) => `${r.origin} ${r.method} ${r.path.replace(/session_[a-z0-9]+/, 'session_*')}`)
+}

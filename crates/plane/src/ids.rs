@@ -1,0 +1,106 @@
+//! Identifiers, tokens and clocks in the shapes the real services use.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use rand::Rng;
+
+const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const NANOID: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+
+pub fn now_ms() -> u64 {
+  SystemTime::now()
+    .duration_since(UNIX_EPOCH)
+    .map(|d| d.as_millis() as u64)
+    .unwrap_or(0)
+}
+
+fn random_from(alphabet: &[u8], len: usize) -> String {
+  let mut rng = rand::rng();
+  (0..len)
+    .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+    .collect()
+}
+
+/// `[0-9A-Za-z]{len}` — the AI SDK's `generateId()` shape (16 chars).
+pub fn alnum(len: usize) -> String {
+  random_from(ALNUM, len)
+}
+
+/// `nanoid(len)`: `[A-Za-z0-9_-]{len}` (envelope ids are 7 chars, part ids 21).
+pub fn nanoid(len: usize) -> String {
+  random_from(NANOID, len)
+}
+
+/// Session-scoped public access token. Shaped like the real JWT (header.payload.signature,
+/// base64url) so clients that peek at `exp`/`scopes` find them; the signature is random.
+pub fn public_access_token(external_id: &str, run_id: &str) -> String {
+  let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+  let now = now_ms() / 1000;
+  let header = b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+  let payload = serde_json::json!({
+    "sub": "local-plane",
+    "pub": true,
+    "scopes": [
+      format!("read:sessions:{external_id}"),
+      format!("write:sessions:{external_id}"),
+      format!("read:runs:{run_id}"),
+    ],
+    "iat": now,
+    "exp": now + 3600,
+    "jti": nanoid(12),
+  });
+  let payload = b64.encode(payload.to_string());
+  let signature = b64.encode(alnum(32));
+  format!("{header}.{payload}.{signature}")
+}
+
+/// ISO-8601 UTC with milliseconds, as JavaScript's `Date#toISOString`.
+pub fn iso8601(ms: u64) -> String {
+  let secs = ms / 1000;
+  let days = (secs / 86_400) as i64;
+  let rem = secs % 86_400;
+  let (y, m, d) = civil_from_days(days);
+  format!(
+    "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+    rem / 3600,
+    (rem % 3600) / 60,
+    rem % 60,
+    ms % 1000
+  )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+  let z = z + 719_468;
+  let era = z.div_euclid(146_097);
+  let doe = z.rem_euclid(146_097);
+  let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+  let y = yoe + era * 400;
+  let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  let mp = (5 * doy + 2) / 153;
+  let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+  let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+  (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn iso8601_matches_javascript() {
+    assert_eq!(iso8601(0), "1970-01-01T00:00:00.000Z");
+    // new Date(1795290019416).toISOString()
+    assert_eq!(iso8601(1_795_290_019_416), "2026-11-21T19:40:19.416Z");
+    assert_eq!(iso8601(951_782_400_123), "2000-02-29T00:00:00.123Z");
+  }
+
+  #[test]
+  fn id_shapes() {
+    assert_eq!(alnum(16).len(), 16);
+    assert!(nanoid(21).bytes().all(|b| NANOID.contains(&b)));
+    let token = public_access_token("chat-1", "run_1");
+    assert_eq!(token.split('.').count(), 3);
+  }
+}

@@ -1,0 +1,285 @@
+//! Starting and stopping a plane: its own small tokio runtime, two listeners (Trigger API and
+//! S2, each serving HTTP/1.1 and h2c prior-knowledge through hyper-util's auto builder), and
+//! the shared state every route works on. `shutdown` stops every task and frees both ports.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::{AgentScript, TurnHook};
+use crate::faults::{FaultState, Faults};
+use crate::ids::alnum;
+use crate::log::{Origin, RequestLog};
+use crate::sessions::Sessions;
+use crate::store::Streams;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct PlaneOptions {
+  /// Interface to bind (default 127.0.0.1).
+  pub host: String,
+  /// Trigger API port (0 = ephemeral).
+  pub port: u16,
+  /// S2 port (0 = ephemeral).
+  pub s2_port: u16,
+  /// The secret key clients must send (generated when absent).
+  pub secret_key: Option<String>,
+  /// Reject unknown credentials (default). `false` accepts any non-empty Bearer token.
+  pub strict_auth: bool,
+  /// `X-S2-Flush-Interval-Ms` handed to writers by `PUT …/{io}`.
+  pub flush_interval_ms: u64,
+  /// Idle heartbeat period of streaming reads (`event: ping`, S2S heartbeat batches).
+  pub heartbeat_ms: u64,
+  pub log_requests: bool,
+  pub max_logged_requests: usize,
+  /// Tokio worker threads of the plane's runtime.
+  pub worker_threads: usize,
+  pub agent: AgentScript,
+  pub faults: Faults,
+}
+
+impl Default for PlaneOptions {
+  fn default() -> Self {
+    PlaneOptions {
+      host: "127.0.0.1".into(),
+      port: 0,
+      s2_port: 0,
+      secret_key: None,
+      strict_auth: true,
+      flush_interval_ms: 200,
+      heartbeat_ms: 10_000,
+      log_requests: true,
+      max_logged_requests: 100_000,
+      worker_threads: 2,
+      agent: AgentScript::default(),
+      faults: Faults::default(),
+    }
+  }
+}
+
+/// Everything the routes and the agent share.
+pub struct PlaneState {
+  pub streams: Streams,
+  pub sessions: Sessions,
+  pub faults: FaultState,
+  pub agent: RwLock<AgentScript>,
+  pub hook: Option<Arc<dyn TurnHook>>,
+  pub log: RequestLog,
+  pub secret_key: String,
+  pub s2_token: String,
+  pub basin: String,
+  pub s2_endpoint: String,
+  pub strict_auth: bool,
+  pub flush_interval_ms: u64,
+  pub heartbeat: Duration,
+}
+
+impl PlaneState {
+  pub fn agent_script(&self) -> AgentScript {
+    self.agent.read().unwrap_or_else(|e| e.into_inner()).clone()
+  }
+
+  pub fn set_agent_script(&self, script: AgentScript) {
+    *self.agent.write().unwrap_or_else(|e| e.into_inner()) = script;
+  }
+}
+
+pub struct Plane {
+  pub state: Arc<PlaneState>,
+  pub api_addr: SocketAddr,
+  pub s2_addr: SocketAddr,
+  cancel: CancellationToken,
+  runtime: Mutex<Option<tokio::runtime::Runtime>>,
+}
+
+impl Plane {
+  pub fn start(options: PlaneOptions, hook: Option<Arc<dyn TurnHook>>) -> std::io::Result<Plane> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+      .worker_threads(options.worker_threads.max(1))
+      .thread_name("chat-headstart-plane")
+      .enable_all()
+      .build()?;
+    let api = std::net::TcpListener::bind((options.host.as_str(), options.port))?;
+    let s2 = std::net::TcpListener::bind((options.host.as_str(), options.s2_port))?;
+    api.set_nonblocking(true)?;
+    s2.set_nonblocking(true)?;
+    let api_addr = api.local_addr()?;
+    let s2_addr = s2.local_addr()?;
+    let state = Arc::new(PlaneState {
+      streams: Streams::default(),
+      sessions: Sessions::default(),
+      faults: FaultState::new(options.faults),
+      agent: RwLock::new(options.agent),
+      hook,
+      log: RequestLog::new(options.log_requests, options.max_logged_requests),
+      secret_key: options
+        .secret_key
+        .unwrap_or_else(|| format!("tr_dev_{}", alnum(20))),
+      s2_token: format!("s2_local_{}", alnum(24)),
+      basin: "chat-headstart-local".into(),
+      s2_endpoint: format!("http://{}/v1", url_host(s2_addr)),
+      strict_auth: options.strict_auth,
+      flush_interval_ms: options.flush_interval_ms,
+      heartbeat: Duration::from_millis(options.heartbeat_ms.max(10)),
+    });
+    let cancel = CancellationToken::new();
+    {
+      let _guard = runtime.enter();
+      let api = tokio::net::TcpListener::from_std(api)?;
+      let s2 = tokio::net::TcpListener::from_std(s2)?;
+      runtime.spawn(accept_loop(api, state.clone(), Origin::Api, cancel.clone()));
+      runtime.spawn(accept_loop(s2, state.clone(), Origin::S2, cancel.clone()));
+    }
+    Ok(Plane {
+      state,
+      api_addr,
+      s2_addr,
+      cancel,
+      runtime: Mutex::new(Some(runtime)),
+    })
+  }
+
+  pub fn api_url(&self) -> String {
+    format!("http://{}", url_host(self.api_addr))
+  }
+
+  /// Stops accepting, drops every connection and agent task, frees both ports. Blocking;
+  /// call it off any async runtime thread (e.g. `spawn_blocking`).
+  pub fn shutdown(&self) {
+    self.cancel.cancel();
+    let runtime = self
+      .runtime
+      .lock()
+      .unwrap_or_else(|e| e.into_inner())
+      .take();
+    if let Some(runtime) = runtime {
+      runtime.shutdown_timeout(Duration::from_secs(2));
+    }
+  }
+
+  pub fn is_closed(&self) -> bool {
+    self.cancel.is_cancelled()
+  }
+}
+
+impl Drop for Plane {
+  fn drop(&mut self) {
+    self.cancel.cancel();
+    if let Some(runtime) = self
+      .runtime
+      .lock()
+      .unwrap_or_else(|e| e.into_inner())
+      .take()
+    {
+      runtime.shutdown_background();
+    }
+  }
+}
+
+fn url_host(addr: SocketAddr) -> String {
+  match addr {
+    SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
+    SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+  }
+}
+
+async fn accept_loop(
+  listener: tokio::net::TcpListener,
+  state: Arc<PlaneState>,
+  origin: Origin,
+  cancel: CancellationToken,
+) {
+  loop {
+    let accepted = tokio::select! {
+      _ = cancel.cancelled() => return,
+      accepted = listener.accept() => accepted,
+    };
+    let (socket, _) = match accepted {
+      Ok(pair) => pair,
+      Err(e) => {
+        tracing::warn!("plane accept failed: {e}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        continue;
+      }
+    };
+    let _ = socket.set_nodelay(true);
+    let state = state.clone();
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+      let service = service_fn(move |req| {
+        let state = state.clone();
+        async move {
+          let resp = match origin {
+            Origin::Api => crate::api::handle(state, req).await,
+            Origin::S2 => crate::s2::handle(state, req).await,
+          };
+          Ok::<_, Infallible>(resp)
+        }
+      });
+      let mut builder = auto::Builder::new(TokioExecutor::new());
+      builder
+        .http2()
+        .initial_stream_window_size(8 * 1024 * 1024)
+        .initial_connection_window_size(16 * 1024 * 1024)
+        .max_concurrent_streams(1000);
+      let conn = builder.serve_connection(TokioIo::new(socket), service);
+      tokio::select! {
+        _ = cancel.cancelled() => {}
+        result = conn => {
+          if let Err(e) = result {
+            tracing::debug!("plane connection ended: {e}");
+          }
+        }
+      }
+    });
+  }
+}
+
+/// Read-only views for tests and tools.
+impl PlaneState {
+  /// `[{id, externalId, runId, closed, streams:{in,out}}]`.
+  pub fn sessions_json(&self) -> String {
+    let sessions: Vec<serde_json::Value> = self
+      .sessions
+      .all()
+      .iter()
+      .map(|s| {
+        serde_json::json!({
+          "id": s.id,
+          "externalId": s.external_id,
+          "runId": s.run_id(),
+          "closed": s.closed_reason().is_some(),
+          "streams": { "in": s.stream_name(None, "in"), "out": s.stream_name(None, "out") },
+        })
+      })
+      .collect();
+    serde_json::Value::Array(sessions).to_string()
+  }
+
+  /// Every record of a session stream (`None` for an unknown session) as
+  /// `{"records":[{seq_num,timestamp,headers?,body?}],"tail":…}`.
+  pub fn session_records_json(
+    &self,
+    session: &str,
+    channel: Option<&str>,
+    io: &str,
+  ) -> Option<String> {
+    let session = self.sessions.resolve(session)?;
+    let stream = self
+      .streams
+      .get_or_create(&session.stream_name(channel, io));
+    let read = stream.read(0, usize::MAX, usize::MAX);
+    Some(crate::sse::batch_json(
+      &read.records,
+      Some(read.tail),
+      crate::sse::Format::Raw,
+    ))
+  }
+}
