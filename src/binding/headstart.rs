@@ -35,7 +35,7 @@ struct Notification {
   text: Option<String>,
 }
 
-type NotifyArgs = (u32, u32, Option<Buffer>, Option<String>);
+type NotifyArgs = FnArgs<(u32, u32, Option<Buffer>, Option<String>)>;
 type Notifier = ThreadsafeFunction<Notification, (), NotifyArgs, Status, false, true, 0>;
 
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -171,7 +171,7 @@ impl HeadStartEngine {
   #[napi(constructor)]
   pub fn new(
     config: String,
-    notify: Function<'_, (u32, u32, Option<Buffer>, Option<String>), ()>,
+    notify: Function<'_, FnArgs<(u32, u32, Option<Buffer>, Option<String>)>, ()>,
   ) -> Result<Self> {
     let cfg: EngineConfig =
       serde_json::from_str(&config).map_err(|e| invalid(format!("invalid engine config: {e}")))?;
@@ -203,7 +203,12 @@ impl HeadStartEngine {
       .weak::<true>()
       .build_callback(|ctx| {
         let n = ctx.value;
-        Ok((n.turn, n.kind, n.bytes.map(Buffer::from), n.text))
+        Ok(FnArgs::from((
+          n.turn,
+          n.kind,
+          n.bytes.map(Buffer::from),
+          n.text,
+        )))
       })?;
     Ok(HeadStartEngine {
       api,
