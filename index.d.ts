@@ -54,3 +54,4 @@ export declare function createSseParser(callbacks: SseParserCallbacks): SseParse
 export { toNodeListener, FastResponse } from './lib/node-listener.js'
 export type { FetchHandler, NodeListener, NodeListenerOptions } from './lib/node-listener.js'
 export * from './lib/plane.js'
+export * from './lib/chat.js'

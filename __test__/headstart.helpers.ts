@@ -118,7 +118,11 @@ export function firstTurnBody(chatId: string, text = 'Weather in Paris?') {
 export async function postTurn(
   url: string,
   body: unknown,
-  { signal, abortAfter }: { signal?: AbortSignal; abortAfter?: (chunks: any[]) => boolean } = {},
+  {
+    signal,
+    abortAfter,
+    onChunks,
+  }: { signal?: AbortSignal; abortAfter?: (chunks: any[]) => boolean; onChunks?: (chunks: any[]) => void } = {},
 ): Promise<TurnResult> {
   const controller = new AbortController()
   signal?.addEventListener('abort', () => controller.abort())
@@ -157,6 +161,7 @@ export async function postTurn(
             if (chunk.type === 'text-delta' && Number.isNaN(firstTextMs)) firstTextMs = performance.now() - t0
           } else if (frame.startsWith(':')) comments.push(frame)
         }
+        onChunks?.(chunks)
         if (abortAfter?.(chunks)) {
           controller.abort()
           break
@@ -218,6 +223,48 @@ export function normaliseRequests(log: LoggedRequestLike[], chatId: string, mess
       if (r.headers['x-part-id'] !== undefined) headers['x-part-id'] = `<nanoid:${r.headers['x-part-id'].length}>`
       return { method: r.method, path: replaceAll(r.path), headers, body: replaceAll(r.body) }
     })
+}
+
+/** Mounts the reference's or our head-start handler and posts one turn through it. */
+export async function turnThrough(
+  kind: 'ref' | 'ours',
+  plane: { apiClient: unknown; clearRequests(): void; requests(): unknown[] },
+  chatId: string,
+  handlerOptions: Record<string, unknown>,
+  {
+    body,
+    abortAfter,
+    onChunks,
+    settleMs = 0,
+  }: { body?: unknown; abortAfter?: (chunks: any[]) => boolean; onChunks?: (chunks: any[]) => void; settleMs?: number } = {},
+) {
+  const { chat: refChat } = await import('@trigger.dev/sdk/chat-server')
+  const { chat } = await import('../index.js')
+  const opts = { agentId: 'exp-agent', apiClient: plane.apiClient, ...handlerOptions }
+  const listener =
+    kind === 'ref' ? refChat.toNodeListener(refChat.headStart(opts as any)) : chat.toNodeListener(chat.headStart(opts as any))
+  const server = await serve(listener as any)
+  try {
+    plane.clearRequests()
+    const result = await postTurn(server.url, body ?? firstTurnBody(chatId), { abortAfter, onChunks })
+    if (settleMs) await delay(settleMs)
+    const messageId = result.chunks.find((c) => c.type === 'start')?.messageId
+    const raw = plane.requests() as LoggedRequestLike[]
+    return { result, raw, requests: normaliseRequests(raw, chatId, messageId) }
+  } finally {
+    await server.close()
+  }
+}
+
+/** Polls until `check()` is truthy (or fails after `ms`). */
+export async function eventually<T>(check: () => T, ms = 5000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = check()
+    if (v) return v
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await delay(20)
+  }
 }
 
 export function delay(ms: number) {

@@ -659,6 +659,33 @@ export const chat = {
     return { chatId: opts.chatId, pendingVersion: state.pendingVersion, completion }
   },
 
+  /**
+   * Server-side preload: creates the session with `basePayload.trigger = "preload"` so the agent
+   * boots before the first message. Returns the session token for the browser transport.
+   */
+  async preload(opts) {
+    const engine = engineFor(opts, { withSessionTags: true })
+    const turn = engine.native.preload(
+      opts.chatId,
+      opts.clientData !== undefined ? JSON.stringify(opts.clientData) : null,
+      opts.metadata !== undefined ? JSON.stringify(opts.metadata) : null,
+    )
+    const session = await new Promise((resolve, reject) => {
+      const pending = {
+        turn,
+        onNotify(kind, _bytes, text) {
+          if (kind === KIND_SESSION_OK) resolve(JSON.parse(text))
+          else if (kind === KIND_SESSION_ERROR) {
+            const e = JSON.parse(text)
+            reject(Object.assign(new Error(e.message), { status: e.status ?? undefined }))
+          } else if (kind === KIND_END) engine.forget(pending)
+        },
+      }
+      engine.track(pending)
+    })
+    return { chatId: opts.chatId, publicAccessToken: session.token, pendingVersion: session.pendingVersion }
+  },
+
   /** Mounts any Web Fetch handler (e.g. `chat.headStart(...)`) on node:http / Express / Fastify / Koa. */
   toNodeListener,
 }

@@ -292,6 +292,50 @@ impl HeadStartEngine {
     Ok(())
   }
 
+  /// Server-side preload: createSession with `basePayload.trigger = "preload"` (no turn).
+  /// Reports through the notification function as turn `id`: session ok/error, then end.
+  #[napi]
+  pub fn preload(
+    &mut self,
+    chat_id: String,
+    client_data: Option<String>,
+    metadata: Option<String>,
+  ) -> Result<u32> {
+    chat_headstart_core::wire::request::validate_chat_id(&chat_id)
+      .map_err(|e| invalid(e.message))?;
+    let raw = |json: Option<String>| -> Result<Option<Box<serde_json::value::RawValue>>> {
+      json
+        .map(|j| {
+          serde_json::value::RawValue::from_string(j)
+            .map_err(|e| invalid(format!("invalid JSON: {e}")))
+        })
+        .transpose()
+    };
+    let client_data = raw(client_data)?;
+    let metadata = raw(metadata)?;
+    let body = create_session_body(
+      SessionPayload::Preload {
+        chat_id: &chat_id,
+        client_data_json: client_data.as_deref(),
+        metadata_json: metadata.as_deref(),
+      },
+      &self.session_options,
+    )
+    .map_err(|e| invalid(e.message))?;
+    self.next_turn = self.next_turn.wrapping_add(1).max(1);
+    let turn = self.next_turn;
+    let sink = JsSink {
+      turn,
+      notify: self.notify.clone(),
+    };
+    let api = self.api.clone();
+    runtime().spawn(async move {
+      sink.session(api.create_session(bytes::Bytes::from(body)).await);
+      sink.end();
+    });
+    Ok(turn)
+  }
+
   /// Step-1 chunks (JSON texts joined by newlines) → the browser's SSE bytes; tees to S2.
   #[napi]
   pub fn push(&self, turn: u32, chunks: &[u8]) -> Buffer {
