@@ -110,3 +110,101 @@ test.serial('two-tool first turn (§10.3): reshape and splice identical', async 
     ['handover-approval-1', 'handover-approval-2'],
   )
 })
+
+test.serial('the Response body also works as a plain ReadableStream (no native listener)', async (t) => {
+  const handler = chat.headStart({ agentId: 'exp-agent', apiClient: plane.apiClient as any, run: runWith(textParts()) })
+  const res = await handler(
+    new Request('http://local/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(firstTurnBody('our-stream-path')),
+    }),
+  )
+  t.is(res.status, 200)
+  const text = await res.text()
+  const chunks = text
+    .split('\n\n')
+    .filter(Boolean)
+    .map((f) => JSON.parse(f.replace(/^data: /, '')))
+  t.deepEqual(
+    chunks.map((c: any) => c.type),
+    ['start', 'start-step', 'text-start', 'text-delta', 'text-delta', 'text-end', 'finish-step', 'finish', 'trigger:turn-complete', 'trigger:session-state'],
+  )
+  // The native source refuses a second consumer.
+  const again = await handler(
+    new Request('http://local/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(firstTurnBody('our-stream-path-2')),
+    }),
+  )
+  const reader = again.body!.getReader()
+  await reader.read()
+  const source = (again as any)[Symbol.for('chat-headstart.nativeBody')]
+  t.throws(() => source.start({ write: () => true, end() {}, error() {} }), { message: /already being read/ })
+  await reader.cancel()
+})
+
+test.serial('TriggerChatTransport completes turn 1 through our handler, keep-alive comments included, then turn 2 direct', async (t) => {
+  const { TriggerChatTransport } = await import('@trigger.dev/sdk/chat')
+  plane.setAgent({ bootDelayMs: 700, toolOutputs: { getWeather: { city: 'Paris', tempC: 20 } }, text: ['It is ', '20C.'] })
+  t.teardown(() => plane.resetAgent())
+  const listener = chat.toNodeListener(
+    chat.headStart({
+      agentId: 'exp-agent',
+      apiClient: plane.apiClient as any,
+      run: runWith(oneToolParts(), { tools: true }),
+      keepAliveIntervalMs: 150,
+    }),
+  )
+  const server = await serve(listener as any)
+  t.teardown(() => server.close())
+  const sessions: any[] = []
+  const transport = new TriggerChatTransport({
+    task: 'exp-agent',
+    accessToken: async () => {
+      throw new Error('no token refresh expected')
+    },
+    baseURL: plane.apiUrl,
+    headStart: server.url,
+    onSessionChange: (chatId: string, session: any) => sessions.push({ chatId, ...session }),
+  } as any)
+  const collect = async (stream: ReadableStream<any>) => {
+    const out: any[] = []
+    const reader = stream.getReader()
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) return out
+      out.push(value)
+    }
+  }
+  const user1 = { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Weather in Paris?' }] }
+  const turn1 = await collect(
+    await transport.sendMessages({ trigger: 'submit-message', chatId: 'our-transport', messageId: undefined, messages: [user1], abortSignal: undefined } as any),
+  )
+  t.deepEqual(
+    turn1.map((c) => c.type),
+    [
+      'start', 'start-step', 'text-start', 'text-delta', 'text-end', 'tool-input-start', 'tool-input-delta',
+      'tool-input-available', 'finish-step', 'finish',
+      'start', 'tool-output-available', 'start-step', 'text-start', 'text-delta', 'text-delta', 'text-end', 'finish-step', 'finish',
+    ],
+  )
+  const state = sessions.at(-1)
+  t.is(state.lastEventId, '19')
+  t.false(state.isStreaming)
+  t.truthy(state.publicAccessToken)
+  plane.setAgent({ bootDelayMs: 0, onTurn: (input: any) => (input.kind === 'message' ? { text: ['ok'] } : null) })
+  const assistant1 = { id: turn1[0].messageId, role: 'assistant', parts: [{ type: 'text', text: 'Checking.' }] }
+  const user2 = { id: 'u2', role: 'user', parts: [{ type: 'text', text: 'Thanks!' }] }
+  const turn2 = await collect(
+    await transport.sendMessages({
+      trigger: 'submit-message',
+      chatId: 'our-transport',
+      messageId: undefined,
+      messages: [user1, assistant1, user2],
+      abortSignal: undefined,
+    } as any),
+  )
+  t.deepEqual(turn2.map((c) => c.type), ['start', 'start-step', 'text-start', 'text-delta', 'text-end', 'finish-step', 'finish'])
+})

@@ -150,6 +150,7 @@ class BodyPipe {
     this.pendingPull = undefined
     this.paused = false
     this.cancelled = false
+    this.finishedNative = false
   }
 
   write(bytes) {
@@ -168,7 +169,7 @@ class BodyPipe {
     if (this.done) return
     this.done = true
     this.failure = error
-    if (this.consumer === 'native' && this.sink && this.queue.length === 0) this.#finishNative()
+    if (this.consumer === 'native' && this.sink && this.queue.length === 0 && !this.paused) this.#finishNative()
     else if (this.pendingPull) this.#deliver()
   }
 
@@ -185,8 +186,24 @@ class BodyPipe {
   }
 
   #finishNative() {
+    if (this.finishedNative) return
+    this.finishedNative = true
     if (this.failure) this.sink.error(this.failure)
     else this.sink.end()
+  }
+
+  /** Writes queued bytes to the native sink until it pushes back; finishes when all is out. */
+  #drainNative() {
+    while (this.queue.length > 0) {
+      const chunk = this.queue.shift()
+      this.queued -= chunk.byteLength
+      if (!this.sink.write(chunk)) {
+        this.#pause()
+        return
+      }
+    }
+    this.#resume()
+    if (this.done) this.#finishNative()
   }
 
   #deliver() {
@@ -234,20 +251,10 @@ class BodyPipe {
         if (this.consumer === 'stream') throw new Error('the response body is already being read as a stream')
         this.consumer = 'native'
         this.sink = sink
-        const queued = this.queue
-        this.queue = []
-        this.queued = 0
-        for (const chunk of queued) {
-          if (!sink.write(chunk)) this.paused = true
-        }
-        if (this.paused) this.onPause()
-        else this.#resume()
-        if (this.done && !this.paused) this.#finishNative()
+        this.#drainNative()
       },
       resume: () => {
-        if (this.consumer !== 'native') return
-        this.#resume()
-        if (this.done) this.#finishNative()
+        if (this.consumer === 'native' && !this.cancelled) this.#drainNative()
       },
       cancel: (reason) => this.#cancel(reason),
     }
