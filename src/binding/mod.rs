@@ -1,7 +1,7 @@
 //! One file per public area; each is a thin adapter over the core crates.
 
 mod headstart;
+mod plane;
 mod sse;
 mod version;
-
-mod plane;
+mod wire;
