@@ -208,3 +208,65 @@ test.serial('TriggerChatTransport completes turn 1 through our handler, keep-ali
   )
   t.deepEqual(turn2.map((c) => c.type), ['start', 'start-step', 'text-start', 'text-delta', 'text-end', 'finish-step', 'finish'])
 })
+
+test.serial('chat.startHeadStart: detached step 1 to session.out + handover, no phase-2 read', async (t) => {
+  plane.clearRequests()
+  const user = { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Weather in Paris?' }] }
+  const { chatId, pendingVersion, completion } = await chat.startHeadStart({
+    agentId: 'exp-agent',
+    apiClient: plane.apiClient as any,
+    chatId: 'our-detached',
+    messages: [user] as any,
+    metadata: { userId: 'u-9' },
+    run: runWith(oneToolParts(), { tools: true }),
+  })
+  t.is(chatId, 'our-detached')
+  t.false(pendingVersion)
+  await completion
+  const api = (plane.requests() as any[]).filter((r) => r.origin === 'api')
+  t.deepEqual(
+    api.map((r) => `${r.method} ${r.path}`),
+    ['POST /api/v1/sessions', 'PUT /realtime/v1/sessions/our-detached/out', 'POST /realtime/v1/sessions/our-detached/in/append'],
+  )
+  const base = JSON.parse(api[0].body).triggerConfig.basePayload
+  t.deepEqual(Object.keys(base), ['chatId', 'trigger', 'headStartMessages', 'metadata', 'idleTimeoutInSeconds'])
+  t.is(JSON.parse(api[2].body).isFinal, false)
+  const out = plane.records('our-detached', 'out')!.records
+  t.true(out.length >= 10, 'step 1 reached session.out')
+})
+
+test.serial('chat.openSession: handoverResponse builds the same stitched response; handoverSkip appends the skip', async (t) => {
+  const post = (chatId: string) =>
+    new Request('http://local/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(firstTurnBody(chatId)),
+    })
+  const session = await chat.openSession({ req: post('our-open-1'), agentId: 'exp-agent', apiClient: plane.apiClient as any })
+  t.is(session.chatId, 'our-open-1')
+  const result = session.streamText({ model: mockModel(textParts()) } as any)
+  const res = await session.handoverResponse(result)
+  const text = await res.text()
+  t.true(text.includes('"trigger:turn-complete"'))
+  t.is(res.headers.get('x-trigger-chat-id'), 'our-open-1')
+
+  plane.clearRequests()
+  const other = await chat.openSession({ req: post('our-open-2'), agentId: 'exp-agent', apiClient: plane.apiClient as any })
+  await other.handoverSkip()
+  const appends = (plane.requests() as any[]).filter((r) => r.path.endsWith('/our-open-2/in/append'))
+  t.deepEqual(appends.map((r) => r.body), ['{"kind":"handover-skip"}'])
+  t.is(appends[0].headers['x-part-id'].length, 21)
+  t.throws(() => other.streamText({ model: mockModel(textParts()), messages: [] } as any), { message: /owns `messages`/ })
+})
+
+test.serial('chat.preload: createSession with trigger "preload" returns the session token', async (t) => {
+  plane.clearRequests()
+  const pre = await chat.preload({ agentId: 'exp-agent', chatId: 'our-preload', apiClient: plane.apiClient as any, clientData: { userId: 'u-1' } })
+  t.is(pre.chatId, 'our-preload')
+  t.truthy(pre.publicAccessToken)
+  const create = (plane.requests() as any[]).find((r) => r.path === '/api/v1/sessions')
+  const body = JSON.parse(create.body)
+  t.is(body.externalId, 'our-preload')
+  t.is(body.triggerConfig.basePayload.trigger, 'preload')
+  t.deepEqual(body.triggerConfig.basePayload.metadata, { userId: 'u-1' })
+})

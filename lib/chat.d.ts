@@ -59,6 +59,10 @@ export interface HeadStartSession {
   tee<T>(stream: ReadableStream<T>): ReadableStream<T>
   /** Awaits step 1, then dispatches `handover` (or `handover-skip`). */
   handoverWhenDone(result: StreamTextResult<any, any>): Promise<void>
+  /** Appends a `handover` record to `session.in` directly. */
+  handover(args: { partialAssistantMessage: ModelMessage[]; messageId: string; isFinal: boolean }): Promise<void>
+  /** Appends `{"kind":"handover-skip"}` to `session.in`. */
+  handoverSkip(): Promise<void>
   /** The stitched SSE Response for a `streamText` result. */
   handoverResponse(result: StreamTextResult<any, any>): Promise<Response>
 }

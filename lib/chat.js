@@ -19,6 +19,7 @@ const KIND_BODY = 3
 const KIND_DISPATCHED = 4
 const KIND_END = 5
 const KIND_WARN = 6
+const KIND_APPEND_DONE = 7
 
 /** Keys the bound `streamText` owns (the handover depends on them). */
 const OWNED_OPTIONS = ['messages', 'prompt', 'stopWhen', 'abortSignal']
@@ -79,6 +80,23 @@ class Engine {
   track(state) {
     this.turns.set(state.turn, state)
     keepAlive(+1)
+  }
+
+  /** One `session.in` append outside the turn machinery (resolves when the API accepted it). */
+  appendIn(chatId, body) {
+    return new Promise((resolve, reject) => {
+      const pending = {
+        turn: this.native.appendIn(chatId, Buffer.from(body)),
+        onNotify: (kind, _bytes, text) => {
+          if (kind !== KIND_APPEND_DONE) return
+          this.forget(pending)
+          if (!text) return resolve()
+          const e = JSON.parse(text)
+          reject(Object.assign(new Error(e.message), { status: e.status ?? undefined }))
+        },
+      }
+      this.track(pending)
+    })
   }
 
   forget(state) {
@@ -320,6 +338,7 @@ class TurnState {
           () => this.abort.abort(new Error('chat.handover: idle timeout')),
           this.idleTimeoutInSeconds * 1000,
         )
+        this.idleTimer.unref?.()
         this.resolveSession(s)
         break
       }
@@ -522,6 +541,17 @@ function sessionHandle(state, build) {
     async handoverWhenDone(result) {
       await state.finishStep1(result)
       await state.dispatched
+    },
+    /** Appends a `handover` record to session.in (`isFinal` false ⇒ the agent resumes the tools). */
+    handover({ partialAssistantMessage, messageId, isFinal }) {
+      const chunk = { kind: 'handover', partialAssistantMessage, messageId, isFinal }
+      state.engine.native.finish(state.turn, 3, null, null)
+      return state.engine.appendIn(state.chatId, JSON.stringify(chunk))
+    },
+    /** Appends `{"kind":"handover-skip"}`: the agent exits without running the turn. */
+    handoverSkip() {
+      state.engine.native.finish(state.turn, 3, null, null)
+      return state.engine.appendIn(state.chatId, '{"kind":"handover-skip"}')
     },
     /** The stitched SSE Response for a StreamTextResult. */
     handoverResponse(result) {

@@ -27,6 +27,7 @@ const KIND_BODY: u32 = 3;
 const KIND_DISPATCHED: u32 = 4;
 const KIND_END: u32 = 5;
 const KIND_WARN: u32 = 6;
+const KIND_APPEND_DONE: u32 = 7;
 
 struct Notification {
   turn: u32,
@@ -336,6 +337,38 @@ impl HeadStartEngine {
     Ok(turn)
   }
 
+  /// A raw `session.in` append (`handle.handover()` / `handle.handoverSkip()`), with a fresh
+  /// `X-Part-Id` reused across retries. Reports `append done` (text = error JSON or none) as `id`.
+  #[napi]
+  pub fn append_in(&mut self, chat_id: String, body: &[u8]) -> u32 {
+    self.next_turn = self.next_turn.wrapping_add(1).max(1);
+    let id = self.next_turn;
+    let sink = JsSink {
+      turn: id,
+      notify: self.notify.clone(),
+    };
+    let api = self.api.clone();
+    let body = bytes::Bytes::copy_from_slice(body);
+    runtime().spawn(async move {
+      let part_id = chat_headstart_core::wire::ids::part_id();
+      let error = api
+        .append_input(&chat_id, body, &part_id)
+        .await
+        .err()
+        .map(|e| {
+          format!(
+            "{{\"status\":{},\"message\":{}}}",
+            e.status
+              .map(|s| s.to_string())
+              .unwrap_or_else(|| "null".into()),
+            json_str(&e.message)
+          )
+        });
+      sink.send(KIND_APPEND_DONE, None, error);
+    });
+    id
+  }
+
   /// Step-1 chunks (JSON texts joined by newlines) → the browser's SSE bytes; tees to S2.
   #[napi]
   pub fn push(&self, turn: u32, chunks: &[u8]) -> Buffer {
@@ -346,7 +379,7 @@ impl HeadStartEngine {
   }
 
   /// End of step 1: `kind` 0 = finished (`finishReason` + raw `response.messages` JSON),
-  /// 1 = aborted, 2 = `run()` threw.
+  /// 1 = aborted, 2 = `run()` threw, 3 = the caller dispatched the handover itself.
   #[napi]
   pub fn finish(
     &self,
@@ -364,6 +397,7 @@ impl HeadStartEngine {
         messages_json,
       },
       (2, _, _) => Step1End::RunFailed,
+      (3, _, _) => Step1End::External,
       _ => Step1End::Aborted,
     };
     t.finish(end);

@@ -72,6 +72,9 @@ pub enum Step1End {
   Aborted,
   /// `run()` threw: tell the agent to exit (improvement 5), no phase 2.
   RunFailed,
+  /// The caller dispatched the handover itself (`handle.handover()` / `handoverSkip()`): the
+  /// turn sends nothing more and ends.
+  External,
 }
 
 struct Shared {
@@ -306,6 +309,11 @@ async fn run_turn(
       }
     }
     Step1End::Aborted | Step1End::RunFailed => false,
+    Step1End::External => {
+      sink.dispatched();
+      sink.end();
+      return;
+    }
   };
   if !handover {
     if let Err(e) = api
