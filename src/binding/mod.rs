@@ -1,5 +1,7 @@
 //! One file per public area; each is a thin adapter over the core crates.
 
-mod version;
-
+mod headstart;
 mod plane;
+mod sse;
+mod version;
+mod wire;

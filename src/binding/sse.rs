@@ -1,0 +1,206 @@
+//! `createSseParser` (lib/sse.js) over `chat_headstart_core::sse::SseParser`.
+//!
+//! One native call per `feed`, whatever the number of events: the items of a chunk come back
+//! packed into ONE string that lib/sse.js slices apart (a JS object or string per event would
+//! cost far more than parsing; see docs/napi.md §2.5 and bench/sse/packing.mjs). Packing, one
+//! record after another, lengths in UTF-16 code units so JS can `slice` directly:
+//!
+//! | record | meaning |
+//! |---|---|
+//! | `M<n>;<data>` / `m<n>;<data>` | event of type `message`; `m` = the block had its own id |
+//! | `E<n>;<type><n>;<data>` / `e…` | event of another type; `e` = the block had its own id |
+//! | `L<n>;<id>` | the last event ID is now `<id>` (sent only when it changed, before the event) |
+//! | `R<digits>;` | retry (ms) |
+//! | `C<n>;<text>` | comment |
+//!
+//! A block's own id always equals the last event ID at its dispatch, so `m`/`e` need no payload.
+
+use chat_headstart_core::sse::{SseError, SseItem, SseParser, DEFAULT_MAX_BUFFER};
+use napi::bindgen_prelude::Uint8Array;
+use napi::{Error, Result};
+use napi_derive::napi;
+use std::fmt::Write as _;
+
+/// Native half of `createSseParser`; lib/sse.js is the public face.
+#[napi]
+pub struct NativeSseParser {
+  parser: SseParser,
+  /// The packed output of the current call; its allocation is reused across calls.
+  out: String,
+  /// The last event ID JS has been told about (`L` records).
+  sent_last_event_id: String,
+  want_retry: bool,
+  want_comments: bool,
+}
+
+#[napi]
+impl NativeSseParser {
+  /// `maxBuffer`: cap in bytes on a line or a pending event (default 16 MiB). Retry and comment
+  /// records are packed only when JS has a callback for them.
+  #[napi(constructor)]
+  pub fn new(max_buffer: Option<f64>, want_retry: bool, want_comments: bool) -> Result<Self> {
+    let max_buffer = match max_buffer {
+      None => DEFAULT_MAX_BUFFER,
+      Some(n) if n.is_finite() && n >= 1.0 && n.fract() == 0.0 => n.min(usize::MAX as f64) as usize,
+      Some(n) if n == f64::INFINITY => usize::MAX,
+      Some(n) => {
+        return Err(Error::from_reason(format!(
+          "maxBufferSize must be a positive integer number of bytes, got {n}"
+        )))
+      }
+    };
+    Ok(NativeSseParser {
+      parser: SseParser::new(max_buffer),
+      out: String::new(),
+      sent_last_event_id: String::new(),
+      want_retry,
+      want_comments,
+    })
+  }
+
+  /// Parses a chunk of bytes; returns the packed items it completed ("" when none).
+  #[napi]
+  pub fn feed(&mut self, chunk: &[u8]) -> Result<String> {
+    self.feed_bytes(chunk)
+  }
+
+  /// Parses a chunk given as a JS string (its UTF-8 encoding is the stream's bytes).
+  #[napi]
+  pub fn feed_string(&mut self, chunk: String) -> Result<String> {
+    self.feed_bytes(chunk.as_bytes())
+  }
+
+  /// Benchmark-only packing alternative (bench/sse/packing.mjs): one JS string per event's
+  /// data, in an array. Kept to show why `feed` packs everything into one string instead.
+  #[napi]
+  pub fn feed_data_array(&mut self, chunk: &[u8]) -> Result<Vec<String>> {
+    let mut datas = Vec::new();
+    self
+      .parser
+      .feed(chunk, &mut |item| {
+        if let SseItem::Event { data, .. } = item {
+          datas.push(data.to_owned());
+        }
+      })
+      .map_err(to_js_error)?;
+    Ok(datas)
+  }
+
+  /// Ends the stream: drops a partial line / undispatched block. Returns whether anything was
+  /// dropped. The last event ID is kept for a reconnection (see `reset`).
+  #[napi]
+  pub fn end(&mut self) -> Result<bool> {
+    self.parser.finish().map_err(to_js_error)
+  }
+
+  /// Forgets everything, including the last event ID and a previous error.
+  #[napi]
+  pub fn reset(&mut self) {
+    self.parser.reset();
+    self.sent_last_event_id.clear();
+  }
+}
+
+impl NativeSseParser {
+  fn feed_bytes(&mut self, chunk: &[u8]) -> Result<String> {
+    let mut out = std::mem::take(&mut self.out);
+    out.clear();
+    let sent = &mut self.sent_last_event_id;
+    let (want_retry, want_comments) = (self.want_retry, self.want_comments);
+    let result = self.parser.feed(chunk, &mut |item| {
+      pack_item(&mut out, sent, want_retry, want_comments, item)
+    });
+    // Hand the packed text to JS and keep a buffer of similar size for next time, unless the
+    // chunk held a huge event (no point pinning megabytes).
+    let capacity = out.capacity();
+    let packed = std::mem::replace(&mut out, String::with_capacity(capacity.min(64 * 1024)));
+    self.out = out;
+    match result {
+      Ok(()) => Ok(packed),
+      Err(err) => Err(to_js_error(err)),
+    }
+  }
+}
+
+fn pack_item(
+  out: &mut String,
+  sent_last_event_id: &mut String,
+  want_retry: bool,
+  want_comments: bool,
+  item: SseItem<'_>,
+) {
+  match item {
+    SseItem::Event {
+      event,
+      data,
+      id,
+      last_event_id,
+    } => {
+      if last_event_id != sent_last_event_id.as_str() {
+        push_text(out, 'L', last_event_id);
+        sent_last_event_id.clear();
+        sent_last_event_id.push_str(last_event_id);
+      }
+      let has_id = id.is_some();
+      if event == "message" {
+        push_text(out, if has_id { 'm' } else { 'M' }, data);
+      } else {
+        push_text(out, if has_id { 'e' } else { 'E' }, event);
+        push_len_text(out, data);
+      }
+    }
+    SseItem::Retry(ms) if want_retry => {
+      out.push('R');
+      let _ = write!(out, "{ms};");
+    }
+    SseItem::Comment(text) if want_comments => push_text(out, 'C', text),
+    SseItem::Retry(_) | SseItem::Comment(_) => {}
+  }
+}
+
+fn push_text(out: &mut String, tag: char, text: &str) {
+  out.push(tag);
+  push_len_text(out, text);
+}
+
+fn push_len_text(out: &mut String, text: &str) {
+  let _ = write!(out, "{};", utf16_len(text));
+  out.push_str(text);
+}
+
+/// Length of `text` in UTF-16 code units (what JS `String#length` counts).
+fn utf16_len(text: &str) -> usize {
+  let bytes = text.as_bytes();
+  if bytes.is_ascii() {
+    return bytes.len();
+  }
+  // One unit per char (every non-continuation byte), two for chars outside the BMP (4-byte
+  // sequences, whose lead byte is >= 0xF0 in valid UTF-8).
+  bytes
+    .iter()
+    .map(|&b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
+    .sum()
+}
+
+fn to_js_error(err: SseError) -> Error {
+  Error::from_reason(err.to_string())
+}
+
+/// Benchmark helper: parses `chunks` as one stream with the Rust core alone and returns the
+/// number of events dispatched (their data is decoded and checked as for any caller).
+#[napi]
+pub fn sse_count_events(chunks: Vec<Uint8Array>) -> Result<u32> {
+  let mut parser = SseParser::new(DEFAULT_MAX_BUFFER);
+  let mut events: u32 = 0;
+  let mut sink = |item: SseItem<'_>| {
+    if let SseItem::Event { data, .. } = item {
+      std::hint::black_box(data);
+      events += 1;
+    }
+  };
+  for chunk in &chunks {
+    parser.feed(chunk, &mut sink).map_err(to_js_error)?;
+  }
+  parser.finish().map_err(to_js_error)?;
+  Ok(events)
+}
