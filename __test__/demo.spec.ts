@@ -137,7 +137,6 @@ test('--compare measures both modes and prints the table', async (t) => {
   const lines: string[] = []
   const results = await runCompare({
     runs: 1,
-    impl: 'reference',
     scenarios: ['weather'],
     print: (line) => lines.push(line),
     timing: { llmTtftMs: 60, minTokensPerSecond: 400, maxTokensPerSecond: 800, agentBootMs: 300, controlPlaneLatencyMs: 10 },

@@ -16,17 +16,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const app = path.join(root, 'examples/next')
 const nextBin = path.join(root, 'node_modules/next/dist/bin/next')
 
-/** `file:../..` without npm install: what npm would link for the example's chat-headstart dependency. */
-function linkPackage() {
-  const link = path.join(app, 'node_modules/chat-headstart')
-  fs.mkdirSync(path.dirname(link), { recursive: true })
-  try {
-    if (fs.realpathSync(link) === fs.realpathSync(root)) return
-    fs.rmSync(link, { recursive: true, force: true })
-  } catch {}
-  fs.symlinkSync(path.relative(path.dirname(link), root), link, 'dir')
-}
-
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
@@ -52,8 +41,9 @@ if (!hasReactTypes) console.warn('next.spec: @types/react is not installed (devD
 
 ;(hasReactTypes ? test : test.skip)('next build && next start, then a head-start turn through app/api/chat/route.ts', async (t) => {
   t.timeout(12 * 60_000)
-  linkPackage()
   const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', CI: '1' }
+  const link = await runToEnd([path.join(app, 'link-chat-headstart.mjs')], { cwd: app, env, timeoutMs: 30_000 })
+  if (link.code !== 0) throw new Error(`linking chat-headstart failed:\n${link.output}`)
   const build = await runToEnd([nextBin, 'build'], { cwd: app, env, timeoutMs: 10 * 60_000 })
   if (build.code !== 0) throw new Error(`next build failed (${build.code}):\n${build.output}`)
 

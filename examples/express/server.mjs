@@ -5,9 +5,8 @@
 // Point the browser's TriggerChatTransport at it with `headStart: "/api/chat"`.
 import express from 'express'
 import { jsonSchema, tool } from 'ai'
-// The library. (Until chat-headstart's `chat` lands, this example runs the reference; the switch
-// is this one line: `import { chat } from 'chat-headstart'`.)
-import { chat } from '@trigger.dev/sdk/chat-server'
+// chat-headstart's `chat` is a drop-in for `chat` from '@trigger.dev/sdk/chat-server'.
+import { chat } from 'chat-headstart'
 // A deterministic local model so the example runs without API keys; use your provider instead,
 // e.g. `import { openai } from '@ai-sdk/openai'` and `model: openai('gpt-4o-mini')`.
 import { createLocalModel } from '../../demo/model.mjs'

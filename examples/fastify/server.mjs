@@ -4,9 +4,8 @@
 //   2. node examples/fastify/server.mjs   → POST http://127.0.0.1:3002/api/chat
 import Fastify from 'fastify'
 import { jsonSchema, tool } from 'ai'
-// The library. (Until chat-headstart's `chat` lands, this example runs the reference; the switch
-// is this one line: `import { chat } from 'chat-headstart'`.)
-import { chat } from '@trigger.dev/sdk/chat-server'
+// chat-headstart's `chat` is a drop-in for `chat` from '@trigger.dev/sdk/chat-server'.
+import { chat } from 'chat-headstart'
 // A deterministic local model so the example runs without API keys; use your provider instead.
 import { createLocalModel } from '../../demo/model.mjs'
 

@@ -2,9 +2,9 @@
 // (`headStart: "/api/chat"`); step 1 streams from this process while the agent run boots.
 // Configuration comes from TRIGGER_API_URL / TRIGGER_SECRET_KEY (`npx chat-headstart dev` prints them).
 import { jsonSchema, tool } from 'ai'
-// (Until chat-headstart's `chat` lands this runs the reference; the switch is this one line:
-// `import { chat } from 'chat-headstart'`.)
-import { chat } from '@trigger.dev/sdk/chat-server'
+// chat-headstart's `chat` is a drop-in for `chat` from '@trigger.dev/sdk/chat-server'
+// (native addon: listed in next.config's serverExternalPackages).
+import { chat } from 'chat-headstart'
 import { model } from '../../../lib/model'
 
 export const runtime = 'nodejs'
