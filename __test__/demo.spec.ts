@@ -107,6 +107,18 @@ for (const impl of impls) {
   })
 }
 
+test('turn 2 also works through the demo\'s same-origin proxy of the plane (/trigger)', async (t) => {
+  const demo = demos.get('ours')!
+  const transport = transportFor(demo, new URL('trigger', demo.url).href)
+  const chatId = `t-${randomUUID()}`
+  const u1 = { id: 'u1', role: 'user' as const, parts: [{ type: 'text' as const, text: 'Hi!' }] }
+  const turn1 = await collect(await transport.sendMessages({ chatId, trigger: 'submit-message', messageId: undefined, messages: [u1], abortSignal: undefined }))
+  t.true(textOf(turn1).startsWith('You asked: "Hi!".'))
+  const u2 = { id: 'u2', role: 'user' as const, parts: [{ type: 'text' as const, text: 'Weather in Madrid?' }] }
+  const turn2 = await collect(await transport.sendMessages({ chatId, trigger: 'submit-message', messageId: undefined, messages: [u1, u2], abortSignal: undefined }))
+  t.deepEqual(turn2.find((c) => c.type === 'tool-output-available')?.output, weatherFor('Madrid'))
+})
+
 test('the session route validates its body', async (t) => {
   const demo = demos.get('reference')!
   const res = await fetch(new URL('api/chat/session', demo.url), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"chatId": 5}' })

@@ -66,7 +66,8 @@ export function createDemoApp({ chat, model, backend, browserBaseURL, label }) {
     }
   })
 
-  if (browserBaseURL === '/trigger') app.use('/trigger', createProxy(backend.apiUrl))
+  // Same-origin access to the local plane for browsers (or plane builds) without CORS.
+  if (backend.local || browserBaseURL === '/trigger') app.use('/trigger', createProxy(backend.apiUrl))
 
   app.get('/app.js', async (_req, res, next) => {
     try {
