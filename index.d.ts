@@ -91,3 +91,4 @@ export declare function createSseParser(callbacks: SseParserCallbacks): SseParse
 export * from './lib/plane.js'
 export { toNodeListener, FastResponse } from './lib/node-listener.js'
 export type { FetchHandler, NodeListener, NodeListenerOptions } from './lib/node-listener.js'
+export * from './lib/chat.js'

@@ -1,0 +1,252 @@
+// bench/headstart: our chat.headStart vs the reference (@trigger.dev/sdk 4.8.3) on the same local
+// plane with the same mock model — 400 ms model TTFB, 100 ms control-plane latency, 500 ms agent
+// boot — in one run, printing ratios. `npm run bench -- headstart [--quick]`.
+//
+// Processes: this one is the browser (client + orchestration); the plane runs in a child
+// process and each handler implementation in its own child, so CPU and RSS are the handler's
+// alone (process.cpuUsage / resourceUsage reported over IPC).
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { once } from 'node:events'
+
+const self = fileURLToPath(import.meta.url)
+const role = process.argv.find((a) => a.startsWith('--role='))?.slice(7) ?? 'main'
+const quick = process.argv.includes('--quick')
+
+const MODEL_TTFB_MS = 400
+const API_LATENCY_MS = 100
+const AGENT_BOOT_MS = 500
+
+// ---------------------------------------------------------------------------------------------
+// Role: plane.
+
+if (role === 'plane') {
+  const { startDevPlane } = await import('../../index.js')
+  const plane = await startDevPlane({
+    logRequests: false,
+    agent: { bootDelayMs: AGENT_BOOT_MS, toolOutputs: { getWeather: { city: 'Paris', tempC: 20 } }, text: ['It is ', '20C.'] },
+    faults: { latencyMs: API_LATENCY_MS },
+  })
+  process.send({ apiUrl: plane.apiUrl, secretKey: plane.secretKey })
+  process.on('message', (m) => {
+    // Long turns go out in appends of ≤ 500 records (S2 caps a batch at 1000).
+    if (m.agentText) plane.setAgent({ text: m.agentText, recordsPerAppend: 500 })
+    if (m.bootDelayMs !== undefined) plane.setAgent({ bootDelayMs: m.bootDelayMs })
+    process.send({ ok: true })
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role: server (one handler implementation).
+
+if (role === 'server') {
+  const impl = process.argv.find((a) => a.startsWith('--impl=')).slice(7)
+  const apiClient = JSON.parse(process.env.BENCH_API_CLIENT)
+  const http = await import('node:http')
+  const { simulateReadableStream, streamText, convertToModelMessages, tool } = await import('ai')
+  const { MockLanguageModelV4 } = await import('ai/test')
+  const { z } = await import('zod')
+  const { chat } = await import('../../index.js')
+  const { chat: refChat } = await import('@trigger.dev/sdk/chat-server')
+  const usage = { inputTokens: { total: 3, noCache: 3 }, outputTokens: { total: 5, text: 5 } }
+  const finish = (unified) => ({ type: 'finish', finishReason: { unified, raw: unified }, usage })
+  const textParts = [
+    { type: 'stream-start', warnings: [] },
+    { type: 'text-start', id: 's1' },
+    ...Array.from({ length: 20 }, (_, i) => ({ type: 'text-delta', id: 's1', delta: `w${i} ` })),
+    { type: 'text-end', id: 's1' },
+    finish('stop'),
+  ]
+  const toolParts = [
+    { type: 'stream-start', warnings: [] },
+    { type: 'text-start', id: 's1' },
+    { type: 'text-delta', id: 's1', delta: 'Checking.' },
+    { type: 'text-end', id: 's1' },
+    { type: 'tool-call', toolCallId: 'call_1', toolName: 'getWeather', input: '{"city":"Paris"}' },
+    finish('tool-calls'),
+  ]
+  const model = (parts) =>
+    new MockLanguageModelV4({
+      doStream: async () => ({ stream: simulateReadableStream({ chunks: parts, initialDelayInMs: MODEL_TTFB_MS, chunkDelayInMs: 5 }) }),
+    })
+  const tools = { getWeather: tool({ description: 'weather', inputSchema: z.object({ city: z.string() }) }) }
+  const run = async ({ streamText: bound, messages }) => {
+    const wantsTool = JSON.stringify(messages).includes('weather')
+    return bound({ model: model(wantsTool ? toolParts : textParts), tools })
+  }
+  let listener
+  if (impl === 'ours') listener = chat.toNodeListener(chat.headStart({ agentId: 'bench-agent', apiClient, run, idleTimeoutInSeconds: 120 }))
+  if (impl === 'ref') listener = refChat.toNodeListener(refChat.headStart({ agentId: 'bench-agent', apiClient, run, idleTimeoutInSeconds: 120 }))
+  if (impl === 'plain') {
+    // Plain AI SDK streamText (no head start): the TTFC floor.
+    listener = chat.toNodeListener(async (req) => {
+      const body = await req.json()
+      const result = streamText({ model: model(textParts), messages: await convertToModelMessages(body.headStartMessages) })
+      return result.toUIMessageStreamResponse()
+    })
+  }
+  const server = http.createServer(listener)
+  server.keepAliveTimeout = 60_000
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
+  let peakRss = 0
+  setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50).unref()
+  process.on('message', (m) => {
+    if (m === 'stats') {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss)
+      process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage().rss, peakRss })
+      peakRss = process.memoryUsage().rss
+    }
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role: main (the browser side).
+
+function child(args, env = {}) {
+  const c = fork(self, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  return c
+}
+
+async function request(c, msg) {
+  const reply = once(c, 'message')
+  c.send(msg)
+  return (await reply)[0]
+}
+
+let chatCounter = 0
+async function turn(port, { tool = false } = {}) {
+  const chatId = `bench-${process.pid}-${++chatCounter}`
+  const text = tool ? 'weather in Paris?' : 'hello there'
+  const t0 = performance.now()
+  const res = await fetch(`http://127.0.0.1:${port}/api/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ headStartMessages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text }] }], chatId, trigger: 'submit-message' }),
+  })
+  if (!res.ok) throw new Error(`turn failed: ${res.status} ${await res.text()}`)
+  const reader = res.body.getReader()
+  const decoder = new TextDecoder()
+  let buf = ''
+  let ttfc = NaN
+  let chunks = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    buf += decoder.decode(value, { stream: true })
+    let i
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const frame = buf.slice(0, i)
+      buf = buf.slice(i + 2)
+      if (!frame.startsWith('data: ')) continue
+      chunks++
+      if (Number.isNaN(ttfc) && frame.includes('"text-delta"')) ttfc = performance.now() - t0
+    }
+  }
+  return { ttfc, total: performance.now() - t0, chunks }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
+}
+const cpuMs = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000
+const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x))
+
+if (role === 'main') {
+  const plane = child(['--role=plane'])
+  const planeInfo = (await once(plane, 'message'))[0]
+  const apiClient = JSON.stringify({ baseURL: planeInfo.apiUrl, accessToken: planeInfo.secretKey })
+  const servers = {}
+  for (const impl of ['plain', 'ours', 'ref']) {
+    const c = child(['--role=server', `--impl=${impl}`], { BENCH_API_CLIENT: apiClient })
+    const { port } = (await once(c, 'message'))[0]
+    servers[impl] = { c, port }
+  }
+  const rounds = quick ? 5 : 15
+  const results = {}
+  const record = (k, v) => (results[k] = v)
+
+  // Warm-up (JIT, connection pools).
+  for (const impl of ['plain', 'ours', 'ref']) for (let i = 0; i < 2; i++) await turn(servers[impl].port, { tool: impl !== 'plain' })
+
+  // 1. TTFC, rotated rounds.
+  const ttfc = { plain: [], ours: [], ref: [] }
+  for (let r = 0; r < rounds; r++) {
+    for (const impl of ['plain', 'ours', 'ref']) ttfc[impl].push((await turn(servers[impl].port)).ttfc)
+  }
+  record('ttfc', ttfc)
+
+  // 2. Tool-call turn wall time.
+  const wall = { ours: [], ref: [] }
+  for (let r = 0; r < rounds; r++) for (const impl of ['ours', 'ref']) wall[impl].push((await turn(servers[impl].port, { tool: true })).total)
+
+  // 3./4. Handler CPU per tool-call turn with 200 and with 2000 phase-2 chunks.
+  const cpuPerTurn = async (impl, deltas, n) => {
+    await request(plane, { agentText: Array.from({ length: deltas }, (_, i) => `t${i} `), bootDelayMs: 0 })
+    const before = await request(servers[impl].c, 'stats')
+    let chunks = 0
+    for (let i = 0; i < n; i++) chunks = (await turn(servers[impl].port, { tool: true })).chunks
+    const after = await request(servers[impl].c, 'stats')
+    return { cpu: cpuMs(before, after) / n, chunks }
+  }
+  const n = quick ? 5 : 20
+  const cpu200 = { ours: await cpuPerTurn('ours', 193, n), ref: await cpuPerTurn('ref', 193, n) }
+  const cpu2000 = { ours: await cpuPerTurn('ours', 1993, n), ref: await cpuPerTurn('ref', 1993, n) }
+  await request(plane, { agentText: ['It is ', '20C.'], bootDelayMs: AGENT_BOOT_MS })
+
+  // 5. Concurrent turns.
+  const concurrency = quick ? 200 : 1000
+  const concurrent = {}
+  for (const impl of ['ours', 'ref']) {
+    const before = await request(servers[impl].c, 'stats')
+    const t0 = performance.now()
+    const all = await Promise.allSettled(Array.from({ length: concurrency }, (_, i) => turn(servers[impl].port, { tool: i % 2 === 0 })))
+    const elapsed = performance.now() - t0
+    const after = await request(servers[impl].c, 'stats')
+    const ok = all.filter((r) => r.status === 'fulfilled').map((r) => r.value)
+    concurrent[impl] = {
+      ok: ok.length,
+      p99ttfc: pct(ok.map((r) => r.ttfc), 99),
+      p99total: pct(ok.map((r) => r.total), 99),
+      elapsed,
+      cpu: cpuMs(before, after),
+      peakRssMiB: after.peakRss / 2 ** 20,
+    }
+  }
+
+  // Report.
+  const m = (xs) => median(xs)
+  console.log(`setup: model TTFB ${MODEL_TTFB_MS} ms, control-plane latency ${API_LATENCY_MS} ms, agent boot ${AGENT_BOOT_MS} ms, ${rounds} rounds`)
+  console.log('\nTTFC (ms to first text-delta, median)')
+  console.log(`  plain streamText ${fmt(m(ttfc.plain))}   ours ${fmt(m(ttfc.ours))}   reference ${fmt(m(ttfc.ref))}`)
+  console.log(`  ours / plain = ${fmt(m(ttfc.ours) / m(ttfc.plain), 3)} (target <= 1.02)   reference / plain = ${fmt(m(ttfc.ref) / m(ttfc.plain), 3)}`)
+  console.log('\ntool-call turn wall time (ms, median)')
+  console.log(`  ours ${fmt(m(wall.ours))}   reference ${fmt(m(wall.ref))}   difference ${fmt(m(wall.ours) - m(wall.ref))} ms (target <= -150)`)
+  console.log('\nhandler CPU per tool-call turn (ms, server process)')
+  console.log(`  ${cpu200.ours.chunks} chunks: ours ${fmt(cpu200.ours.cpu, 2)}   reference ${fmt(cpu200.ref.cpu, 2)}   ratio ${fmt(cpu200.ours.cpu / cpu200.ref.cpu, 3)} (target <= 0.3)`)
+  console.log(`  ${cpu2000.ours.chunks} chunks: ours ${fmt(cpu2000.ours.cpu, 2)}   reference ${fmt(cpu2000.ref.cpu, 2)}`)
+  const perChunk = (x) => ((x.cpu2000 - x.cpu200) * 1000) / 1800
+  const ourPer = perChunk({ cpu2000: cpu2000.ours.cpu, cpu200: cpu200.ours.cpu })
+  const refPer = perChunk({ cpu2000: cpu2000.ref.cpu, cpu200: cpu200.ref.cpu })
+  console.log('\nphase-2 CPU per chunk (µs, from the 2000 − 200 chunk difference)')
+  console.log(`  ours ${fmt(ourPer, 2)}   reference ${fmt(refPer, 2)}   ratio ${fmt(ourPer / refPer, 3)} (target <= 0.1)`)
+  console.log(`\n${concurrency} concurrent turns (half tool-call)`)
+  for (const impl of ['ours', 'ref']) {
+    const c = concurrent[impl]
+    console.log(
+      `  ${impl.padEnd(4)} ok ${c.ok}/${concurrency}   p99 TTFC ${fmt(c.p99ttfc)} ms   p99 turn ${fmt(c.p99total)} ms   wall ${fmt(c.elapsed)} ms   CPU ${fmt(c.cpu)} ms   peak RSS ${fmt(c.peakRssMiB)} MiB`,
+    )
+  }
+  const co = concurrent.ours
+  const cr = concurrent.ref
+  console.log(
+    `  ratios ours/ref: p99 TTFC ${fmt(co.p99ttfc / cr.p99ttfc, 3)}   p99 turn ${fmt(co.p99total / cr.p99total, 3)}   CPU ${fmt(co.cpu / cr.cpu, 3)}   peak RSS ${fmt(co.peakRssMiB / cr.peakRssMiB, 3)}`,
+  )
+  for (const s of Object.values(servers)) s.c.kill()
+  plane.kill()
+  process.exit(0)
+}

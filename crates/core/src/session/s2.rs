@@ -1,0 +1,677 @@
+//! S2 writer for `session.out` (protocol.md §3): endpoint resolution (§3.2), the S2S framed
+//! protobuf append session over HTTP/2 (§3.3), batching without a linger (improvement 2: a
+//! batch leaves as soon as the previous one is acked), acks → last written seq (§3.5), and the
+//! SDK's retry policy with re-submission of un-acked batches (§3.6).
+
+use super::api::{encode_uri_component, S2Credentials};
+use super::http::{ChannelBody, S2Client};
+use super::retry::{s2_backoff, s2_status_is_retryable, S2_MAX_ATTEMPTS};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::{HeaderValue, Method, Request};
+use http_body_util::BodyExt;
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+// ---------------------------------------------------------------------------------------------
+// Protobuf messages (package s2.v1), derived by hand.
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Header {
+  #[prost(bytes = "vec", tag = "1")]
+  pub name: Vec<u8>,
+  #[prost(bytes = "vec", tag = "2")]
+  pub value: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AppendRecord {
+  #[prost(uint64, optional, tag = "1")]
+  pub timestamp: Option<u64>,
+  #[prost(message, repeated, tag = "2")]
+  pub headers: Vec<Header>,
+  #[prost(bytes = "bytes", tag = "3")]
+  pub body: Bytes,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AppendInput {
+  #[prost(message, repeated, tag = "1")]
+  pub records: Vec<AppendRecord>,
+  #[prost(uint64, optional, tag = "2")]
+  pub match_seq_num: Option<u64>,
+  #[prost(string, optional, tag = "3")]
+  pub fencing_token: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct StreamPosition {
+  #[prost(uint64, tag = "1")]
+  pub seq_num: u64,
+  #[prost(uint64, tag = "2")]
+  pub timestamp: u64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct AppendAck {
+  #[prost(message, optional, tag = "1")]
+  pub start: Option<StreamPosition>,
+  #[prost(message, optional, tag = "2")]
+  pub end: Option<StreamPosition>,
+  #[prost(message, optional, tag = "3")]
+  pub tail: Option<StreamPosition>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoint resolution (§3.2).
+
+/// Where the append session goes, and whether `s2-basin` must be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S2Target {
+  /// `{scheme}://{authority}{path}/streams/{enc(stream)}/records`
+  pub records_url: String,
+  pub basin_header: Option<String>,
+}
+
+pub fn resolve_target(creds: &S2Credentials) -> Result<S2Target, String> {
+  let basin = &creds.basin;
+  let valid_basin = basin.len() >= 8
+    && basin.len() <= 48
+    && basin
+      .bytes()
+      .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    && !basin.starts_with('-')
+    && !basin.ends_with('-');
+  if !valid_basin {
+    return Err(format!("invalid S2 basin name {basin:?}"));
+  }
+  let stream_path = format!("/streams/{}/records", encode_uri_component(&creds.stream));
+  let Some(endpoint) = creds.endpoint.as_deref() else {
+    return Ok(S2Target {
+      records_url: format!("https://{basin}.b.s2.dev/v1{stream_path}"),
+      basin_header: None,
+    });
+  };
+  let endpoint = endpoint.trim();
+  let (scheme, rest) = match endpoint.split_once("://") {
+    Some((s, r)) => (s.to_ascii_lowercase(), r),
+    None => ("https".to_string(), endpoint),
+  };
+  if scheme != "http" && scheme != "https" {
+    return Err(format!("unsupported S2 endpoint scheme {scheme:?}"));
+  }
+  if rest.contains('?') || rest.contains('#') {
+    return Err("S2 endpoint must not carry a query or fragment".into());
+  }
+  let (authority, path) = match rest.find('/') {
+    Some(i) => (&rest[..i], &rest[i..]),
+    None => (rest, ""),
+  };
+  let authority = authority.replace("{basin}", basin);
+  let path = if path.is_empty() || path == "/" {
+    "/v1".to_string()
+  } else {
+    path
+      .trim_end_matches('/')
+      .replace("{basin}", &encode_uri_component(basin))
+  };
+  if authority.is_empty() {
+    return Err("S2 endpoint has no host".into());
+  }
+  Ok(S2Target {
+    records_url: format!("{scheme}://{authority}{path}{stream_path}"),
+    basin_header: Some(basin.clone()),
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Framing (§3.3): 3-byte BE length (flag byte included) + 1 flag byte + payload.
+
+pub const MAX_FRAME_LEN: usize = 2 * 1024 * 1024;
+const TERMINAL_FLAG: u8 = 0x80;
+
+pub fn encode_frame(input: &AppendInput) -> Bytes {
+  let payload_len = prost::Message::encoded_len(input);
+  let mut out = BytesMut::with_capacity(4 + payload_len);
+  let l = payload_len + 1;
+  out.put_u8((l >> 16) as u8);
+  out.put_u8((l >> 8) as u8);
+  out.put_u8(l as u8);
+  out.put_u8(0);
+  prost::Message::encode(input, &mut out).expect("BytesMut grows");
+  out.freeze()
+}
+
+/// One decoded server frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerFrame {
+  Ack(AppendAck),
+  /// Terminal error frame: status + JSON `{code, message}`.
+  Terminal {
+    status: u16,
+    code: Option<String>,
+    message: String,
+  },
+}
+
+/// Incremental frame decoder over the response body.
+#[derive(Default)]
+pub struct FrameDecoder {
+  buf: BytesMut,
+}
+
+impl FrameDecoder {
+  pub fn push(&mut self, data: &[u8]) {
+    self.buf.extend_from_slice(data);
+  }
+
+  pub fn next_frame(&mut self) -> Result<Option<ServerFrame>, String> {
+    if self.buf.len() < 4 {
+      return Ok(None);
+    }
+    let len = ((self.buf[0] as usize) << 16) | ((self.buf[1] as usize) << 8) | self.buf[2] as usize;
+    if len == 0 || len > MAX_FRAME_LEN {
+      return Err(format!("invalid S2S frame length {len}"));
+    }
+    if self.buf.len() < 3 + len {
+      return Ok(None);
+    }
+    self.buf.advance(3);
+    let flags = self.buf[0];
+    self.buf.advance(1);
+    let payload = self.buf.split_to(len - 1).freeze();
+    if flags & 0x60 != 0 {
+      return Err("compressed S2S frames are not negotiated".into());
+    }
+    if flags & TERMINAL_FLAG != 0 {
+      if payload.len() < 2 {
+        return Err("short S2S terminal frame".into());
+      }
+      let status = u16::from_be_bytes([payload[0], payload[1]]);
+      let v: serde_json::Value =
+        serde_json::from_slice(&payload[2..]).unwrap_or(serde_json::Value::Null);
+      let code = v.get("code").and_then(|c| c.as_str()).map(str::to_string);
+      let message = v
+        .get("message")
+        .and_then(|c| c.as_str())
+        .unwrap_or("S2 error")
+        .to_string();
+      return Ok(Some(ServerFrame::Terminal {
+        status,
+        code,
+        message,
+      }));
+    }
+    let ack: AppendAck =
+      prost::Message::decode(payload).map_err(|e| format!("undecodable AppendAck: {e}"))?;
+    Ok(Some(ServerFrame::Ack(ack)))
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batching.
+
+pub const MAX_BATCH_RECORDS: usize = 1000;
+pub const MAX_BATCH_METERED: usize = 1024 * 1024;
+/// The writer's per-record cap (§3.1): 1 MiB − 1 KiB of body.
+pub const MAX_RECORD_BODY: usize = 1_047_552;
+
+/// Metered size of a header-less record: `8 + len(body)`.
+pub fn metered(body: &[u8]) -> usize {
+  8 + body.len()
+}
+
+/// Takes the next batch off `pending`: up to 1000 records / 1 MiB metered.
+pub fn take_batch(pending: &mut VecDeque<Bytes>) -> Vec<Bytes> {
+  let mut batch = Vec::new();
+  let mut size = 0;
+  while let Some(front) = pending.front() {
+    let m = metered(front);
+    if !batch.is_empty() && (batch.len() == MAX_BATCH_RECORDS || size + m > MAX_BATCH_METERED) {
+      break;
+    }
+    size += m;
+    batch.push(pending.pop_front().expect("front exists"));
+  }
+  batch
+}
+
+fn batch_frame(batch: &[Bytes]) -> Bytes {
+  encode_frame(&AppendInput {
+    records: batch
+      .iter()
+      .map(|b| AppendRecord {
+        timestamp: None,
+        headers: vec![],
+        body: b.clone(),
+      })
+      .collect(),
+    match_seq_num: None,
+    fencing_token: None,
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer.
+
+/// How the writer ended. `last_acked_seq` is the seq of the last record acked (inclusive) —
+/// the reference's `lastEventId` — even when the writer failed afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WriterOutcome {
+  pub last_acked_seq: Option<u64>,
+  pub error: Option<WriterError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterError {
+  pub status: Option<u16>,
+  pub code: Option<String>,
+  pub message: String,
+}
+
+impl WriterError {
+  fn new(status: Option<u16>, code: Option<String>, message: impl Into<String>) -> Self {
+    WriterError {
+      status,
+      code,
+      message: message.into(),
+    }
+  }
+  fn retryable(&self) -> bool {
+    match self.status {
+      None => true,
+      Some(409) => self.code.as_deref() == Some("transaction_conflict"),
+      Some(s) => s2_status_is_retryable(s),
+    }
+  }
+}
+
+/// Messages into the writer task.
+pub enum WriterInput {
+  Record(Bytes),
+  /// Records that cannot be persisted (over the per-record cap, tee buffer overflow).
+  Fail(String),
+}
+
+/// Knobs, defaulted to the S2 SDK's values.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+  pub ack_timeout: Duration,
+  pub max_attempts: u32,
+}
+
+impl Default for WriterOptions {
+  fn default() -> Self {
+    WriterOptions {
+      ack_timeout: Duration::from_secs(5),
+      max_attempts: S2_MAX_ATTEMPTS,
+    }
+  }
+}
+
+/// One open S2S append session: frames go out through `frames`, server frames come back on
+/// `acks`. Dropping it resets the HTTP/2 stream.
+struct AppendSession {
+  frames: mpsc::UnboundedSender<Bytes>,
+  acks: mpsc::UnboundedReceiver<Result<ServerFrame, WriterError>>,
+  task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for AppendSession {
+  fn drop(&mut self) {
+    self.task.abort();
+  }
+}
+
+impl AppendSession {
+  fn open(client: &S2Client, target: &S2Target, token: &str) -> Result<AppendSession, WriterError> {
+    let (frames, body) = ChannelBody::channel();
+    let mut req = Request::builder()
+      .method(Method::POST)
+      .uri(&target.records_url);
+    let h = req.headers_mut().expect("fresh builder");
+    h.insert(
+      "user-agent",
+      HeaderValue::from_static("s2-sdk-typescript/0.25.0"),
+    );
+    h.insert(
+      "authorization",
+      HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| WriterError::new(None, None, "invalid S2 token"))?,
+    );
+    h.insert("content-type", HeaderValue::from_static("s2s/proto"));
+    h.insert("accept", HeaderValue::from_static("application/protobuf"));
+    if let Some(basin) = &target.basin_header {
+      h.insert(
+        "s2-basin",
+        HeaderValue::from_str(basin).map_err(|_| WriterError::new(None, None, "invalid basin"))?,
+      );
+    }
+    let req = req
+      .body(body)
+      .map_err(|e| WriterError::new(None, None, format!("invalid S2 request: {e}")))?;
+    let (ack_tx, acks) = mpsc::unbounded_channel();
+    let fut = client.request(req);
+    let task = tokio::spawn(async move {
+      let resp = match fut.await {
+        Ok(r) => r,
+        Err(e) => {
+          let _ = ack_tx.send(Err(WriterError::new(
+            None,
+            None,
+            format!("S2 connection failed: {e}"),
+          )));
+          return;
+        }
+      };
+      let status = resp.status().as_u16();
+      let mut body = resp.into_body();
+      if status >= 400 {
+        let bytes = body
+          .collect()
+          .await
+          .map(|c| c.to_bytes())
+          .unwrap_or_default();
+        let v: serde_json::Value =
+          serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        let code = v.get("code").and_then(|c| c.as_str()).map(str::to_string);
+        let msg = v
+          .get("message")
+          .and_then(|c| c.as_str())
+          .map(str::to_string);
+        let _ = ack_tx.send(Err(WriterError::new(
+          Some(status),
+          code,
+          msg.unwrap_or_else(|| format!("S2 append session answered HTTP {status}")),
+        )));
+        return;
+      }
+      let mut decoder = FrameDecoder::default();
+      loop {
+        match body.frame().await {
+          Some(Ok(frame)) => {
+            if let Ok(data) = frame.into_data() {
+              decoder.push(&data);
+              loop {
+                match decoder.next_frame() {
+                  Ok(Some(f)) => {
+                    let terminal = matches!(f, ServerFrame::Terminal { .. });
+                    let _ = ack_tx.send(Ok(f));
+                    if terminal {
+                      return;
+                    }
+                  }
+                  Ok(None) => break,
+                  Err(e) => {
+                    let _ = ack_tx.send(Err(WriterError::new(None, None, e)));
+                    return;
+                  }
+                }
+              }
+            }
+          }
+          Some(Err(e)) => {
+            let _ = ack_tx.send(Err(WriterError::new(
+              None,
+              None,
+              format!("S2 stream error: {e}"),
+            )));
+            return;
+          }
+          None => {
+            let _ = ack_tx.send(Err(WriterError::new(
+              Some(502),
+              None,
+              "Stream closed with pending acks",
+            )));
+            return;
+          }
+        }
+      }
+    });
+    Ok(AppendSession { frames, acks, task })
+  }
+}
+
+/// Runs the writer until `input` is closed and every record is acked, or until it fails.
+/// `credentials` resolves when the `PUT …/out` initialize returns; records queue meanwhile.
+pub async fn run_writer(
+  client: S2Client,
+  creds: S2Credentials,
+  mut input: mpsc::UnboundedReceiver<WriterInput>,
+  opts: WriterOptions,
+) -> WriterOutcome {
+  let mut outcome = WriterOutcome::default();
+  let target = match resolve_target(&creds) {
+    Ok(t) => t,
+    Err(e) => {
+      outcome.error = Some(WriterError::new(None, None, e));
+      return outcome;
+    }
+  };
+  let mut pending: VecDeque<Bytes> = VecDeque::new();
+  // Sent, not yet acked (FIFO, matched to acks in order).
+  let mut inflight: VecDeque<Vec<Bytes>> = VecDeque::new();
+  let mut source_done = false;
+  let mut session: Option<AppendSession> = None;
+  let mut attempts = 1u32;
+  let mut last_end: Option<u64> = None;
+
+  loop {
+    // Improvement 2: no linger — with nothing in flight, whatever is pending leaves now.
+    if inflight.is_empty() && !pending.is_empty() {
+      if session.is_none() {
+        match AppendSession::open(&client, &target, &creds.access_token) {
+          Ok(s) => session = Some(s),
+          Err(e) => {
+            outcome.error = Some(e);
+            return outcome;
+          }
+        }
+      }
+      let batch = take_batch(&mut pending);
+      let frame = batch_frame(&batch);
+      inflight.push_back(batch);
+      if session
+        .as_ref()
+        .is_some_and(|s| s.frames.send(frame).is_err())
+      {
+        // The session task ended; its error is waiting in `acks`.
+      }
+    }
+    if source_done && pending.is_empty() && inflight.is_empty() {
+      // Clean close: END_STREAM on our side, no terminal frame.
+      drop(session.take());
+      return outcome;
+    }
+
+    let failure: Option<WriterError> = tokio::select! {
+      rec = input.recv(), if !source_done => {
+        match rec {
+          Some(WriterInput::Record(b)) => { pending.push_back(b); None }
+          Some(WriterInput::Fail(msg)) => {
+            outcome.error = Some(WriterError::new(None, None, msg));
+            return outcome;
+          }
+          None => { source_done = true; None }
+        }
+      }
+      ack = async {
+        match session.as_mut() {
+          Some(s) => tokio::time::timeout(opts.ack_timeout, s.acks.recv()).await,
+          None => std::future::pending().await,
+        }
+      }, if !inflight.is_empty() => {
+        match ack {
+          Err(_) => Some(WriterError::new(Some(408), None, "S2 ack timeout")),
+          Ok(None) => Some(WriterError::new(Some(502), None, "Stream closed with pending acks")),
+          Ok(Some(Err(e))) => Some(e),
+          Ok(Some(Ok(ServerFrame::Terminal { status, code, message }))) => Some(WriterError::new(Some(status), code, message)),
+          Ok(Some(Ok(ServerFrame::Ack(ack)))) => {
+            let batch_len = inflight.front().map(|b| b.len() as u64).unwrap_or(0);
+            match (ack.start, ack.end, ack.tail) {
+              (Some(start), Some(end), Some(_)) if end.seq_num >= start.seq_num
+                && end.seq_num - start.seq_num == batch_len
+                && last_end.is_none_or(|prev| end.seq_num > prev) => {
+                inflight.pop_front();
+                last_end = Some(end.seq_num);
+                outcome.last_acked_seq = end.seq_num.checked_sub(1);
+                None
+              }
+              _ => {
+                outcome.error = Some(WriterError::new(None, None, "S2 append session invariant violation"));
+                return outcome;
+              }
+            }
+          }
+        }
+      }
+    };
+
+    if let Some(err) = failure {
+      drop(session.take());
+      if !err.retryable() || attempts >= opts.max_attempts {
+        let message = if err.retryable() {
+          format!(
+            "Max attempts ({}) exhausted: {}",
+            opts.max_attempts, err.message
+          )
+        } else {
+          err.message.clone()
+        };
+        outcome.error = Some(WriterError::new(err.status, err.code, message));
+        return outcome;
+      }
+      tokio::time::sleep(s2_backoff(attempts - 1)).await;
+      attempts += 1;
+      // Recovery: a new HTTP/2 stream re-submits every un-acked batch (at-least-once).
+      match AppendSession::open(&client, &target, &creds.access_token) {
+        Ok(s) => {
+          for batch in &inflight {
+            let _ = s.frames.send(batch_frame(batch));
+          }
+          session = Some(s);
+        }
+        Err(e) => {
+          outcome.error = Some(e);
+          return outcome;
+        }
+      }
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn creds(endpoint: Option<&str>) -> S2Credentials {
+    S2Credentials {
+      access_token: "t".into(),
+      basin: "chat-basin-1".into(),
+      stream: "/sessions/chat-1/out".into(),
+      endpoint: endpoint.map(str::to_string),
+    }
+  }
+
+  #[test]
+  fn endpoint_resolution() {
+    let t = resolve_target(&creds(None)).unwrap();
+    assert_eq!(
+      t.records_url,
+      "https://chat-basin-1.b.s2.dev/v1/streams/%2Fsessions%2Fchat-1%2Fout/records"
+    );
+    assert_eq!(t.basin_header, None);
+    let t = resolve_target(&creds(Some("http://127.0.0.1:4566/v1"))).unwrap();
+    assert_eq!(
+      t.records_url,
+      "http://127.0.0.1:4566/v1/streams/%2Fsessions%2Fchat-1%2Fout/records"
+    );
+    assert_eq!(t.basin_header.as_deref(), Some("chat-basin-1"));
+    let t = resolve_target(&creds(Some("localhost:9"))).unwrap();
+    assert_eq!(
+      t.records_url,
+      "https://localhost:9/v1/streams/%2Fsessions%2Fchat-1%2Fout/records"
+    );
+    let t = resolve_target(&creds(Some("https://{basin}.example.com/custom"))).unwrap();
+    assert_eq!(
+      t.records_url,
+      "https://chat-basin-1.example.com/custom/streams/%2Fsessions%2Fchat-1%2Fout/records"
+    );
+    assert!(resolve_target(&creds(Some("http://h/v1?x=1"))).is_err());
+    let mut bad = creds(None);
+    bad.basin = "Bad".into();
+    assert!(resolve_target(&bad).is_err());
+  }
+
+  #[test]
+  fn frames_round_trip_and_terminal_frames_decode() {
+    let input = AppendInput {
+      records: vec![AppendRecord {
+        timestamp: None,
+        headers: vec![],
+        body: Bytes::from_static(b"{\"data\":1}"),
+      }],
+      match_seq_num: None,
+      fencing_token: None,
+    };
+    let frame = encode_frame(&input);
+    let l = ((frame[0] as usize) << 16) | ((frame[1] as usize) << 8) | frame[2] as usize;
+    assert_eq!(l, frame.len() - 3);
+    assert_eq!(frame[3], 0);
+    let decoded: AppendInput = prost::Message::decode(&frame[4..]).unwrap();
+    assert_eq!(decoded, input);
+
+    // An ack split across two pushes, then a terminal frame.
+    let ack = AppendAck {
+      start: Some(StreamPosition {
+        seq_num: 0,
+        timestamp: 1,
+      }),
+      end: Some(StreamPosition {
+        seq_num: 1,
+        timestamp: 1,
+      }),
+      tail: Some(StreamPosition {
+        seq_num: 1,
+        timestamp: 1,
+      }),
+    };
+    let payload = prost::Message::encode_to_vec(&ack);
+    let mut wire = vec![0, 0, (payload.len() + 1) as u8, 0];
+    wire.extend_from_slice(&payload);
+    let term_json = br#"{"code":"unavailable","message":"down"}"#;
+    let tl = term_json.len() + 3;
+    wire.extend_from_slice(&[0, 0, tl as u8, 0x80, 0x01, 0xF7]);
+    wire.extend_from_slice(term_json);
+    let mut d = FrameDecoder::default();
+    d.push(&wire[..3]);
+    assert_eq!(d.next_frame().unwrap(), None);
+    d.push(&wire[3..]);
+    assert_eq!(d.next_frame().unwrap(), Some(ServerFrame::Ack(ack)));
+    assert_eq!(
+      d.next_frame().unwrap(),
+      Some(ServerFrame::Terminal {
+        status: 503,
+        code: Some("unavailable".into()),
+        message: "down".into()
+      })
+    );
+    assert_eq!(d.next_frame().unwrap(), None);
+    let mut bad = FrameDecoder::default();
+    bad.push(&[0xFF, 0xFF, 0xFF, 0]);
+    assert!(bad.next_frame().is_err());
+  }
+
+  #[test]
+  fn batches_respect_record_and_byte_caps() {
+    let mut pending: VecDeque<Bytes> = (0..2500).map(|_| Bytes::from_static(b"x")).collect();
+    assert_eq!(take_batch(&mut pending).len(), 1000);
+    assert_eq!(take_batch(&mut pending).len(), 1000);
+    assert_eq!(take_batch(&mut pending).len(), 500);
+    let big = Bytes::from(vec![b'a'; 600 * 1024]);
+    let mut pending: VecDeque<Bytes> = vec![big.clone(), big.clone(), big].into();
+    assert_eq!(take_batch(&mut pending).len(), 1);
+    assert_eq!(pending.len(), 2);
+  }
+}

@@ -1,0 +1,192 @@
+//! Phase-2 subscription to `session.out` (protocol.md §5): `GET …/{chatId}/out` as SSE with
+//! the secret key, `Last-Event-ID` resume, the reference retry policy (∞ retries with
+//! `min(100·2^(n−1), 5000)·[0.5,1]` ms backoff, 30 s to response headers, terminal statuses
+//! 400/401/403/404/409/410/422), `event: error` → reconnect, clean EOF → end.
+//!
+//! Events are handed on per network read (one `Vec` per read) so the consumer can produce one
+//! output batch per read.
+
+use super::api::{encode_uri_component, ApiError, TriggerApi};
+use super::retry::{sse_backoff, sse_status_is_terminal};
+use crate::sse::{SseItem, SseParser};
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request};
+use http_body_util::{BodyExt, Full};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What the subscription reports to its consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriptionEvent {
+  /// `data` of the `event: batch` SSE events delivered by one network read, in order.
+  Batches(Vec<String>),
+  /// The server ended the body cleanly (`[DONE]` + EOF).
+  Ended,
+  /// A terminal failure (non-retryable status).
+  Failed(ApiError),
+}
+
+#[derive(Debug, Clone)]
+pub struct SubscriptionOptions {
+  pub header_timeout: Duration,
+  /// Cap on one buffered SSE line/event (guards memory against a misbehaving server).
+  pub max_event_bytes: usize,
+}
+
+impl Default for SubscriptionOptions {
+  fn default() -> Self {
+    SubscriptionOptions {
+      header_timeout: Duration::from_secs(30),
+      max_event_bytes: 4 * 1024 * 1024,
+    }
+  }
+}
+
+/// Cursor shared with the consumer: the last seq delivered (reconnects resume after it).
+pub fn last_seq_of_batch(data: &str) -> Option<u64> {
+  #[derive(serde::Deserialize)]
+  struct Rec {
+    seq_num: u64,
+  }
+  #[derive(serde::Deserialize)]
+  struct Batch {
+    records: Vec<Rec>,
+  }
+  serde_json::from_str::<Batch>(data)
+    .ok()?
+    .records
+    .last()
+    .map(|r| r.seq_num)
+}
+
+/// Runs the subscription until the consumer goes away (the channel closes), the body ends
+/// cleanly, or a terminal status arrives. Each reconnect resumes after the last seq seen.
+pub async fn subscribe_session_out(
+  api: Arc<TriggerApi>,
+  chat_id: String,
+  mut last_event_id: Option<u64>,
+  events: mpsc::Sender<SubscriptionEvent>,
+  opts: SubscriptionOptions,
+) {
+  let path = format!(
+    "/realtime/v1/sessions/{}/out",
+    encode_uri_component(&chat_id)
+  );
+  let url = api.url(&path);
+  let mut retry = 0u32;
+  loop {
+    let mut req = Request::builder().method(Method::GET).uri(&url);
+    let h = req.headers_mut().expect("fresh builder");
+    *h = api.common_headers();
+    h.insert("accept", HeaderValue::from_static("text/event-stream"));
+    if let Some(id) = last_event_id {
+      h.insert("last-event-id", HeaderValue::from(id));
+    }
+    let req = req.body(Full::new(Bytes::new())).expect("valid request");
+    let resp = tokio::select! {
+      r = tokio::time::timeout(opts.header_timeout, api.send(req)) => r,
+      _ = events.closed() => return,
+    };
+    let failure_status = match resp {
+      Ok(Ok(resp)) if resp.status().is_success() => {
+        retry = 0;
+        let mut body = resp.into_body();
+        let mut parser = SseParser::new(opts.max_event_bytes);
+        let mut errored = false;
+        loop {
+          let frame = tokio::select! {
+            f = body.frame() => f,
+            _ = events.closed() => return,
+          };
+          match frame {
+            Some(Ok(frame)) => {
+              let Ok(data) = frame.into_data() else {
+                continue;
+              };
+              let mut batches = Vec::new();
+              let mut server_error = false;
+              let fed = parser.feed(&data, &mut |item: SseItem<'_>| match item {
+                SseItem::Event {
+                  event: "batch",
+                  data,
+                  ..
+                } => batches.push(data.to_string()),
+                SseItem::Event { event: "error", .. } => server_error = true,
+                _ => {}
+              });
+              for b in &batches {
+                if let Some(seq) = last_seq_of_batch(b) {
+                  last_event_id = Some(seq);
+                }
+              }
+              if !batches.is_empty()
+                && events
+                  .send(SubscriptionEvent::Batches(batches))
+                  .await
+                  .is_err()
+              {
+                return;
+              }
+              if server_error || fed.is_err() {
+                errored = true;
+                break;
+              }
+            }
+            Some(Err(_)) => {
+              errored = true;
+              break;
+            }
+            None => break,
+          }
+        }
+        if !errored {
+          let _ = events.send(SubscriptionEvent::Ended).await;
+          return;
+        }
+        None
+      }
+      Ok(Ok(resp)) => Some((
+        resp.status().as_u16(),
+        resp
+          .into_body()
+          .collect()
+          .await
+          .map(|c| c.to_bytes())
+          .unwrap_or_default(),
+      )),
+      // Network error or header timeout: retried.
+      _ => None,
+    };
+    if let Some((status, body)) = failure_status {
+      if sse_status_is_terminal(status) {
+        let _ = events
+          .send(SubscriptionEvent::Failed(ApiError::from_response(
+            status, &body,
+          )))
+          .await;
+        return;
+      }
+    }
+    retry += 1;
+    tokio::select! {
+      _ = tokio::time::sleep(sse_backoff(retry)) => {}
+      _ = events.closed() => return,
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn last_seq_of_a_batch() {
+    assert_eq!(
+      last_seq_of_batch(r#"{"records":[{"seq_num":3},{"seq_num":9,"body":"x"}]}"#),
+      Some(9)
+    );
+    assert_eq!(last_seq_of_batch(r#"{"records":[]}"#), None);
+    assert_eq!(last_seq_of_batch("nope"), None);
+  }
+}

@@ -1,0 +1,728 @@
+// `chat`: Trigger.dev Head Start for any Web Fetch server, with the protocol work in Rust.
+//
+// JS owns only what must be JS: converting UI messages, calling the customer's `run`, pumping
+// the AI SDK UI chunk stream into Rust in batches, reading `finishReason` / `response`, and
+// building the `Response`. Rust (HeadStartEngine) parses and validates the request, creates
+// the session, writes step 1 to S2, hands over, splices phase 2 and produces the SSE bytes.
+import { convertToModelMessages, stepCountIs, streamText as aiStreamText } from 'ai'
+import { native } from './native.js'
+import { toNodeListener } from './node-listener.js'
+
+const JSON_HEADERS = { 'content-type': 'application/json' }
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+const EMPTY = new Uint8Array(0)
+
+// Notification kinds from the engine (src/binding/headstart.rs).
+const KIND_SESSION_OK = 1
+const KIND_SESSION_ERROR = 2
+const KIND_BODY = 3
+const KIND_DISPATCHED = 4
+const KIND_END = 5
+const KIND_WARN = 6
+const KIND_APPEND_DONE = 7
+
+/** Keys the bound `streamText` owns (the handover depends on them). */
+const OWNED_OPTIONS = ['messages', 'prompt', 'stopWhen', 'abortSignal']
+
+/** Symbol of the listener's native fast path (lib/node-listener.js). */
+export const NATIVE_BODY = Symbol.for('chat-headstart.nativeBody')
+
+// ---------------------------------------------------------------------------------------------
+// Configuration (protocol.md §2.1): option, then environment, exactly like the reference.
+
+function env(name) {
+  const v = process.env[name]
+  return v === undefined || v === '' ? undefined : v
+}
+
+function devBranch() {
+  const v = env('TRIGGER_DEV_BRANCH')
+  return v && v !== 'default' ? v : undefined
+}
+
+/** Resolves base URL, credential and branch. Throws when no credential is configured. */
+export function resolveApiConfig(apiClient) {
+  const baseURL = (apiClient?.baseURL ?? env('TRIGGER_API_URL') ?? 'https://api.trigger.dev').replace(/\/+$/, '')
+  const secretKey =
+    apiClient?.accessToken ?? apiClient?.secretKey ?? env('TRIGGER_SECRET_KEY') ?? env('TRIGGER_ACCESS_TOKEN')
+  if (!secretKey) {
+    throw new Error(
+      'chat-headstart: no Trigger.dev secret key. Set TRIGGER_SECRET_KEY (or pass `apiClient: { secretKey }`).',
+    )
+  }
+  const branch =
+    apiClient?.previewBranch ?? env('TRIGGER_PREVIEW_BRANCH') ?? env('VERCEL_GIT_COMMIT_REF') ?? devBranch()
+  const v1 = ['0', 'false']
+  const streamsV1 =
+    apiClient?.future?.v2RealtimeStreams === false ||
+    v1.includes(process.env.TRIGGER_V2_REALTIME_STREAMS) ||
+    v1.includes(process.env.TRIGGER_REALTIME_STREAMS_V2)
+  return { baseURL, secretKey, branch: branch || undefined, realtimeStreamsVersion: streamsV1 ? 'v1' : 'v2' }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engines: one per distinct configuration, each with ONE threadsafe notification function.
+
+const engines = new Map()
+
+class Engine {
+  constructor(configJson) {
+    /** @type {Map<number, TurnState>} */
+    this.turns = new Map()
+    this.native = new native.HeadStartEngine(configJson, (turn, kind, bytes, text) => this.#notify(turn, kind, bytes, text))
+  }
+
+  #notify(turn, kind, bytes, text) {
+    const state = this.turns.get(turn)
+    if (state) state.onNotify(kind, bytes, text)
+  }
+
+  track(state) {
+    this.turns.set(state.turn, state)
+    keepAlive(+1)
+  }
+
+  /** One `session.in` append outside the turn machinery (resolves when the API accepted it). */
+  appendIn(chatId, body) {
+    return new Promise((resolve, reject) => {
+      const pending = {
+        turn: this.native.appendIn(chatId, Buffer.from(body)),
+        onNotify: (kind, _bytes, text) => {
+          if (kind !== KIND_APPEND_DONE) return
+          this.forget(pending)
+          if (!text) return resolve()
+          const e = JSON.parse(text)
+          reject(Object.assign(new Error(e.message), { status: e.status ?? undefined }))
+        },
+      }
+      this.track(pending)
+    })
+  }
+
+  forget(state) {
+    if (this.turns.delete(state.turn)) keepAlive(-1)
+    this.native.release(state.turn)
+  }
+}
+
+// The notification function is weak (it must not pin the process forever); while turns are
+// in flight one ref'd timer keeps the event loop alive so detached completions still finish.
+let activeTurns = 0
+let keepAliveTimer
+function keepAlive(delta) {
+  activeTurns += delta
+  if (activeTurns > 0 && !keepAliveTimer) keepAliveTimer = setInterval(() => {}, 1 << 30)
+  if (activeTurns === 0 && keepAliveTimer) {
+    clearInterval(keepAliveTimer)
+    keepAliveTimer = undefined
+  }
+}
+
+function engineFor(opts, { withSessionTags }) {
+  const api = resolveApiConfig(opts.apiClient)
+  // The createSession body is built in Rust (wire::create_session_body) from these options.
+  const sessionOptions = JSON.stringify({
+    agentId: opts.agentId,
+    idleTimeoutInSeconds: opts.idleTimeoutInSeconds,
+    triggerConfig: opts.triggerConfig,
+    tags: withSessionTags ? opts.tags : undefined,
+    clientExternalDeploymentId: opts.apiClient?.externalDeploymentId,
+  })
+  const config = JSON.stringify({
+    baseUrl: api.baseURL,
+    secretKey: api.secretKey,
+    branch: api.branch ?? null,
+    realtimeStreamsVersion: api.realtimeStreamsVersion,
+    extraCaPem: opts.tls?.ca ?? null,
+    sessionOptions,
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    handoverTimeoutMs: Math.round((opts.handoverTimeoutInSeconds ?? 120) * 1000),
+    keepAliveMs: opts.keepAliveIntervalMs ?? 15_000,
+    teeBufferMaxBytes: opts.teeBufferMaxBytes ?? null,
+  })
+  let engine = engines.get(config)
+  if (!engine) {
+    engine = new Engine(config)
+    engines.set(config, engine)
+  }
+  return engine
+}
+
+// ---------------------------------------------------------------------------------------------
+// The response body: fed by Rust in batches, read either as a WHATWG stream or through the
+// listener's native fast path — whichever consumer comes first.
+
+const PAUSE_ABOVE_BYTES = 64 * 1024
+
+class BodyPipe {
+  constructor({ onPause, onResume, onCancel }) {
+    this.onPause = onPause
+    this.onResume = onResume
+    this.onCancel = onCancel
+    this.queue = []
+    this.queued = 0
+    this.done = false
+    this.failure = undefined
+    this.consumer = undefined // 'stream' | 'native'
+    this.sink = undefined
+    this.pendingPull = undefined
+    this.paused = false
+    this.cancelled = false
+    this.finishedNative = false
+  }
+
+  write(bytes) {
+    if (this.cancelled || this.done || bytes.byteLength === 0) return
+    if (this.consumer === 'native' && this.sink && !this.paused) {
+      if (!this.sink.write(bytes)) this.#pause()
+      return
+    }
+    this.queue.push(bytes)
+    this.queued += bytes.byteLength
+    if (this.pendingPull) this.#deliver()
+    else if (this.queued > PAUSE_ABOVE_BYTES) this.#pause()
+  }
+
+  end(error) {
+    if (this.done) return
+    this.done = true
+    this.failure = error
+    if (this.consumer === 'native' && this.sink && this.queue.length === 0 && !this.paused) this.#finishNative()
+    else if (this.pendingPull) this.#deliver()
+  }
+
+  #pause() {
+    if (this.paused) return
+    this.paused = true
+    this.onPause()
+  }
+
+  #resume() {
+    if (!this.paused) return
+    this.paused = false
+    this.onResume()
+  }
+
+  #finishNative() {
+    if (this.finishedNative) return
+    this.finishedNative = true
+    if (this.failure) this.sink.error(this.failure)
+    else this.sink.end()
+  }
+
+  /** Writes queued bytes to the native sink until it pushes back; finishes when all is out. */
+  #drainNative() {
+    while (this.queue.length > 0) {
+      const chunk = this.queue.shift()
+      this.queued -= chunk.byteLength
+      if (!this.sink.write(chunk)) {
+        this.#pause()
+        return
+      }
+    }
+    this.#resume()
+    if (this.done) this.#finishNative()
+  }
+
+  #deliver() {
+    const { controller, resolve } = this.pendingPull
+    if (this.queue.length > 0) {
+      const chunk = this.queue.length === 1 ? this.queue[0] : Buffer.concat(this.queue, this.queued)
+      this.queue = []
+      this.queued = 0
+      this.pendingPull = undefined
+      controller.enqueue(chunk)
+      this.#resume()
+      resolve()
+      return
+    }
+    if (this.done) {
+      this.pendingPull = undefined
+      if (this.failure) controller.error(this.failure)
+      else controller.close()
+      resolve()
+    }
+  }
+
+  readable() {
+    return new ReadableStream(
+      {
+        pull: (controller) => {
+          if (this.consumer === 'native') return new Promise(() => {})
+          this.consumer = 'stream'
+          return new Promise((resolve) => {
+            this.pendingPull = { controller, resolve }
+            this.#deliver()
+          })
+        },
+        cancel: (reason) => this.#cancel(reason),
+      },
+      // highWaterMark 0: nothing is pulled until a reader asks, so the native path can still
+      // claim the body after the Response was built.
+      { highWaterMark: 0 },
+    )
+  }
+
+  nativeSource() {
+    return {
+      start: (sink) => {
+        if (this.consumer === 'stream') throw new Error('the response body is already being read as a stream')
+        this.consumer = 'native'
+        this.sink = sink
+        this.#drainNative()
+      },
+      resume: () => {
+        if (this.consumer === 'native' && !this.cancelled) this.#drainNative()
+      },
+      cancel: (reason) => this.#cancel(reason),
+    }
+  }
+
+  #cancel(reason) {
+    if (this.cancelled) return
+    this.cancelled = true
+    this.queue = []
+    this.queued = 0
+    this.onCancel(reason)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One turn on the JS side.
+
+class TurnState {
+  constructor(engine, opened, { idleTimeoutInSeconds, requestSignal, detached }) {
+    this.engine = engine
+    this.turn = opened.turn
+    this.chatId = opened.chatId
+    this.messageId = opened.messageId
+    this.uiMessages = opened.messages
+    this.idleTimeoutInSeconds = idleTimeoutInSeconds
+    this.detached = detached
+    this.abort = new AbortController()
+    this.pendingVersion = false
+    this.ended = false
+    this.idleTimer = undefined
+    this.session = new Promise((resolve, reject) => {
+      this.resolveSession = resolve
+      this.rejectSession = reject
+    })
+    this.session.catch(() => {})
+    this.dispatched = new Promise((resolve) => (this.resolveDispatched = resolve))
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve))
+    this.pipe = new BodyPipe({
+      onPause: () => engine.native.setPaused(this.turn, true),
+      onResume: () => engine.native.setPaused(this.turn, false),
+      onCancel: () => this.browserGone(),
+    })
+    if (requestSignal) {
+      if (requestSignal.aborted) this.browserGone()
+      else requestSignal.addEventListener('abort', () => this.browserGone(), { once: true })
+    }
+    engine.track(this)
+  }
+
+  browserGone() {
+    if (this.ended) return
+    this.abort.abort()
+    this.engine.native.cancel(this.turn)
+  }
+
+  onNotify(kind, bytes, text) {
+    switch (kind) {
+      case KIND_SESSION_OK: {
+        const s = JSON.parse(text)
+        this.pendingVersion = s.pendingVersion
+        // Bounds step 1 + S2 flush + dispatch, like the reference; cleared on dispatch.
+        this.idleTimer = setTimeout(
+          () => this.abort.abort(new Error('chat.handover: idle timeout')),
+          this.idleTimeoutInSeconds * 1000,
+        )
+        this.idleTimer.unref?.()
+        this.resolveSession(s)
+        break
+      }
+      case KIND_SESSION_ERROR: {
+        const e = JSON.parse(text)
+        const err = new Error(e.message)
+        err.status = e.status ?? undefined
+        this.abort.abort(err)
+        this.rejectSession(err)
+        break
+      }
+      case KIND_BODY:
+        this.pipe.write(bytes)
+        break
+      case KIND_DISPATCHED:
+        clearTimeout(this.idleTimer)
+        this.resolveDispatched()
+        break
+      case KIND_END:
+        this.ended = true
+        clearTimeout(this.idleTimer)
+        this.resolveDispatched()
+        this.pipe.end()
+        this.engine.forget(this)
+        this.resolveFinished()
+        break
+      case KIND_WARN:
+        console.warn(text)
+        break
+    }
+  }
+
+  /** Pumps the UI chunk stream into Rust: one native call per batch of chunks. */
+  async pump(stream, { forward }) {
+    const native = this.engine.native
+    const reader = stream.getReader()
+    let batch = []
+    let scheduled = false
+    const flush = () => {
+      scheduled = false
+      if (batch.length === 0) return
+      const joined = batch.join('\n')
+      batch = []
+      const bytes = native.push(this.turn, Buffer.from(joined))
+      if (forward) this.pipe.write(bytes)
+    }
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        batch.push(JSON.stringify(value))
+        if (!scheduled) {
+          scheduled = true
+          setImmediate(flush)
+        }
+      }
+    } catch {
+      // A failed UI stream still ends step 1; finishReason tells how.
+    }
+    flush()
+  }
+
+  /** Reports how step 1 ended (after the UI stream was fully consumed). */
+  async finishStep1(result) {
+    try {
+      const finishReason = await result.finishReason
+      const response = await result.response
+      this.engine.native.finish(this.turn, 0, String(finishReason), JSON.stringify(response.messages))
+    } catch {
+      this.engine.native.finish(this.turn, 1, null, null)
+    }
+  }
+
+  runFailed() {
+    this.engine.native.finish(this.turn, 2, null, null)
+  }
+
+  responseHeaders(token) {
+    const headers = {
+      'Content-Type': 'text/event-stream',
+      'X-Vercel-AI-UI-Message-Stream': 'v1',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Trigger-Chat-Id': this.chatId,
+      'X-Trigger-Chat-Access-Token': token,
+    }
+    if (this.pendingVersion) headers['X-Trigger-Chat-Pending-Version'] = '1'
+    return headers
+  }
+
+  /** The stitched SSE response (phase 1 from the pump, phase 2 from Rust). */
+  response(token) {
+    const res = new Response(this.pipe.readable(), { status: 200, headers: this.responseHeaders(token) })
+    res[NATIVE_BODY] = this.pipe.nativeSource()
+    return res
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by headStart / openSession / startHeadStart.
+
+function jsonError(status, message) {
+  return new Response(JSON.stringify({ error: message }), { status, headers: JSON_HEADERS })
+}
+
+async function readBodyCapped(req, max) {
+  if (!req.body) return EMPTY
+  const declared = Number(req.headers.get('content-length'))
+  if (Number.isFinite(declared) && declared > max) {
+    // Rejected without reading: one byte over the cap is enough for the 413 decision.
+    req.body.cancel().catch(() => {})
+    return new Uint8Array(max + 1)
+  }
+  const reader = req.body.getReader()
+  const parts = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    parts.push(value)
+    size += value.byteLength
+    if (size > max) {
+      reader.cancel().catch(() => {})
+      break
+    }
+  }
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts, size)
+}
+
+function createBoundStreamText(build) {
+  return (options = {}) => {
+    const { tools, ...rest } = options
+    const owned = OWNED_OPTIONS.filter((key) => key in rest)
+    if (owned.length > 0) {
+      throw new Error(
+        `chat.headStart: the \`streamText\` passed to run() owns ${owned.map((k) => `\`${k}\``).join(', ')}, ` +
+          'so it cannot be set at the call site. The handover depends on them: `messages` is the converted ' +
+          'request payload, `stopWhen: stepCountIs(1)` stops after step 1 so the agent run executes the tools, ' +
+          'and `abortSignal` combines the request lifecycle with the idle timeout. Pass `model`, `system`, ' +
+          '`providerOptions` and your own keys instead.',
+      )
+    }
+    return aiStreamText({ ...build({ tools }), ...rest })
+  }
+}
+
+/**
+ * Parses + validates the request and converts the messages. Returns either `{ error: Response }`
+ * or `{ state, modelMessages }` with the turn registered (createSession not yet started).
+ */
+async function openTurn(engine, req, opts) {
+  const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const contentType = req.headers.get('content-type')
+  const body = req.method === 'POST' ? await readBodyCapped(req, max) : EMPTY
+  const opened = JSON.parse(engine.native.open(req.method, contentType, body))
+  if (!opened.ok) {
+    return { error: new Response(opened.body, { status: opened.status, headers: JSON_HEADERS }) }
+  }
+  let modelMessages
+  try {
+    modelMessages = await convertToModelMessages(opened.messages)
+  } catch (err) {
+    engine.native.release(opened.turn)
+    return { error: jsonError(400, `headStartMessages are not valid UI messages: ${err?.message ?? err}`) }
+  }
+  const state = new TurnState(engine, opened, {
+    idleTimeoutInSeconds: idleSeconds(opts),
+    requestSignal: req.signal,
+    detached: false,
+  })
+  return { state, modelMessages }
+}
+
+function idleSeconds(opts) {
+  return opts.idleTimeoutInSeconds ?? opts.triggerConfig?.idleTimeoutInSeconds ?? 60
+}
+
+function buildOptions(state, modelMessages) {
+  return ({ tools } = {}) => ({
+    messages: modelMessages,
+    tools,
+    stopWhen: stepCountIs(1),
+    abortSignal: state.abort.signal,
+  })
+}
+
+function sessionHandle(state, build) {
+  const handle = {
+    chatId: state.chatId,
+    get pendingVersion() {
+      return state.pendingVersion
+    },
+    /** Tees a UI chunk stream into session.out; returns the branch for the caller. */
+    tee(stream) {
+      const [mine, persisted] = stream.tee()
+      state.pump(persisted, { forward: false })
+      return mine
+    },
+    /** Awaits step 1 and dispatches handover / handover-skip. */
+    async handoverWhenDone(result) {
+      await state.finishStep1(result)
+      await state.dispatched
+    },
+    /** Appends a `handover` record to session.in (`isFinal` false ⇒ the agent resumes the tools). */
+    handover({ partialAssistantMessage, messageId, isFinal }) {
+      const chunk = { kind: 'handover', partialAssistantMessage, messageId, isFinal }
+      state.engine.native.finish(state.turn, 3, null, null)
+      return state.engine.appendIn(state.chatId, JSON.stringify(chunk))
+    },
+    /** Appends `{"kind":"handover-skip"}`: the agent exits without running the turn. */
+    handoverSkip() {
+      state.engine.native.finish(state.turn, 3, null, null)
+      return state.engine.appendIn(state.chatId, '{"kind":"handover-skip"}')
+    },
+    /** The stitched SSE Response for a StreamTextResult. */
+    handoverResponse(result) {
+      return startResponse(state, result).then(() => state.response(state.token))
+    },
+  }
+  state.handle = handle
+  state.build = build
+  return handle
+}
+
+async function startResponse(state, result) {
+  const stream = result.toUIMessageStream({ generateMessageId: () => state.messageId })
+  state
+    .pump(stream, { forward: true })
+    .then(() => state.finishStep1(result))
+    .catch(() => state.engine.native.finish(state.turn, 1, null, null))
+  state.token = (await state.session).token
+}
+
+function logRunFailure(err) {
+  console.error('[chat-headstart] run() threw; answering 500 and sending handover-skip:', err)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API.
+
+export const chat = {
+  /**
+   * A Web Fetch handler for the first message of a new chat: creates the session (booting the
+   * agent), streams step 1 from `run()` and splices the agent's step 2+ into the same response.
+   */
+  headStart(opts) {
+    if (!opts || typeof opts.agentId !== 'string' || typeof opts.run !== 'function') {
+      throw new TypeError('chat.headStart({ agentId, run }) needs a string `agentId` and a `run` function')
+    }
+    return async function headStartHandler(req) {
+      let engine
+      try {
+        engine = engineFor(opts, { withSessionTags: true })
+      } catch (err) {
+        console.error(String(err?.message ?? err))
+        return jsonError(500, 'chat-headstart is not configured (see the server log)')
+      }
+      const opened = await openTurn(engine, req, opts)
+      if (opened.error) return opened.error
+      const { state, modelMessages } = opened
+      const build = buildOptions(state, modelMessages)
+      const handle = sessionHandle(state, build)
+      // Improvement 1: createSession and run() (the LLM call) start together.
+      engine.native.begin(state.turn, false)
+      const running = (async () =>
+        opts.run({
+          messages: state.uiMessages,
+          signal: state.abort.signal,
+          chat: { toStreamTextOptions: (o) => build(o), session: handle },
+          streamText: createBoundStreamText(build),
+        }))()
+      // Step-1 chunks flow into Rust (and the tee) as soon as run() returns.
+      const pumping = running.then((result) => startResponse(state, result))
+      pumping.catch(() => {})
+      try {
+        await state.session
+      } catch (err) {
+        running.catch(() => {})
+        return jsonError(502, `Trigger.dev createSession failed: ${err.message}`)
+      }
+      try {
+        await pumping
+      } catch (err) {
+        logRunFailure(err)
+        state.runFailed()
+        return jsonError(500, 'the chat handler failed before streaming (see the server log)')
+      }
+      return state.response(state.token)
+    }
+  },
+
+  /** Lower-level: parse the request and create the session; returns the session handle. */
+  async openSession(opts) {
+    const engine = engineFor(opts, { withSessionTags: false })
+    const opened = await openTurn(engine, opts.req, opts)
+    if (opened.error) {
+      const { error } = await opened.error.json()
+      const err = new Error(error)
+      err.status = opened.error.status
+      throw err
+    }
+    const { state, modelMessages } = opened
+    const build = buildOptions(state, modelMessages)
+    const handle = sessionHandle(state, build)
+    engine.native.begin(state.turn, false)
+    await state.session
+    return Object.assign(handle, {
+      toStreamTextOptions: (o) => build(o),
+      signal: state.abort.signal,
+      messages: state.uiMessages,
+      streamText: createBoundStreamText(build),
+    })
+  },
+
+  /**
+   * Detached head start: creates the session, then drains step 1 to session.out and
+   * dispatches the handover as `completion` (no HTTP response).
+   */
+  async startHeadStart(opts) {
+    const engine = engineFor(opts, { withSessionTags: true })
+    const payload = {
+      chatId: opts.chatId,
+      trigger: 'handover-prepare',
+      headStartMessages: opts.messages,
+      ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
+    }
+    const opened = JSON.parse(engine.native.open('POST', 'application/json', Buffer.from(JSON.stringify(payload))))
+    if (!opened.ok) throw new Error(JSON.parse(opened.body).error)
+    const modelMessages = await convertToModelMessages(opened.messages)
+    const state = new TurnState(engine, opened, { idleTimeoutInSeconds: idleSeconds(opts), detached: true })
+    const build = buildOptions(state, modelMessages)
+    const handle = sessionHandle(state, build)
+    engine.native.begin(state.turn, true)
+    await state.session
+    const completion = (async () => {
+      let result
+      try {
+        result = await opts.run({
+          messages: state.uiMessages,
+          signal: state.abort.signal,
+          chat: { toStreamTextOptions: (o) => build(o), session: handle },
+          streamText: createBoundStreamText(build),
+        })
+      } catch (err) {
+        state.runFailed()
+        await state.dispatched
+        throw err
+      }
+      const stream = result.toUIMessageStream({ generateMessageId: () => state.messageId })
+      await state.pump(stream, { forward: false })
+      await state.finishStep1(result)
+      await state.dispatched
+    })()
+    completion.catch(() => {})
+    return { chatId: opts.chatId, pendingVersion: state.pendingVersion, completion }
+  },
+
+  /**
+   * Server-side preload: creates the session with `basePayload.trigger = "preload"` so the agent
+   * boots before the first message. Returns the session token for the browser transport.
+   */
+  async preload(opts) {
+    const engine = engineFor(opts, { withSessionTags: true })
+    const turn = engine.native.preload(
+      opts.chatId,
+      opts.clientData !== undefined ? JSON.stringify(opts.clientData) : null,
+      opts.metadata !== undefined ? JSON.stringify(opts.metadata) : null,
+    )
+    const session = await new Promise((resolve, reject) => {
+      const pending = {
+        turn,
+        onNotify(kind, _bytes, text) {
+          if (kind === KIND_SESSION_OK) resolve(JSON.parse(text))
+          else if (kind === KIND_SESSION_ERROR) {
+            const e = JSON.parse(text)
+            reject(Object.assign(new Error(e.message), { status: e.status ?? undefined }))
+          } else if (kind === KIND_END) engine.forget(pending)
+        },
+      }
+      engine.track(pending)
+    })
+    return { chatId: opts.chatId, publicAccessToken: session.token, pendingVersion: session.pendingVersion }
+  },
+
+  /** Mounts any Web Fetch handler (e.g. `chat.headStart(...)`) on node:http / Express / Fastify / Koa. */
+  toNodeListener,
+}
