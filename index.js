@@ -1,6 +1,5 @@
 // Public entry of chat-headstart. The generated native loader (binding.cjs) is private;
 // each area of the API lives in its own module under lib/.
-export { native as __native } from './lib/native.js'
 export { nativeVersion } from './lib/version.js'
 export { createSseParser } from './lib/sse.js'
 export { toNodeListener, FastResponse } from './lib/node-listener.js'

@@ -1,12 +1,10 @@
 import test from 'ava'
 import { createParser } from 'eventsource-parser'
-import * as api from '../index.js'
 import { createSseParser, type SseEvent } from '../index.js'
+import { native } from '../lib/native.js'
 
-// The private native binding (index.js re-exports it for tests; it is not public API).
-const { __native } = api as unknown as {
-  __native: { NativeSseParser: { prototype: { feed(chunk: Uint8Array): string } } }
-}
+// The private native binding (not public API), to count native calls.
+const __native = native as unknown as { NativeSseParser: { prototype: { feed(chunk: Uint8Array): string } } }
 
 type Item = SseEvent | { retry: number } | { comment: string }
 
