@@ -202,6 +202,8 @@ impl HeadStartEngine {
 impl HeadStartEngine {
   /// `config` is JSON (see `lib/chat.js`); `notify(turn, kind, bytes, text)` receives every
   /// asynchronous result of every turn of this engine.
+  // The callback type is spelled inline so the generated typings name its four arguments.
+  #[allow(clippy::type_complexity)]
   #[napi(constructor)]
   pub fn new(
     config: String,
