@@ -2,8 +2,8 @@
 // each area of the API lives in its own module under lib/.
 export { native as __native } from './lib/native.js'
 export { nativeVersion } from './lib/version.js'
+export { S2_RECORD_LIMIT, inAppendMeteredSize, reshapeForHandoverResume, slimSubmitMessageForWire, upsertIncomingMessage } from './lib/wire.js'
 export { createSseParser } from './lib/sse.js'
+export { startDevPlane } from './lib/plane.js'
 export { toNodeListener, FastResponse } from './lib/node-listener.js'
 export { chat } from './lib/chat.js'
-export { startDevPlane } from './lib/plane.js'
-export { S2_RECORD_LIMIT, inAppendMeteredSize, reshapeForHandoverResume, slimSubmitMessageForWire, upsertIncomingMessage } from './lib/wire.js'

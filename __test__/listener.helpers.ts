@@ -20,12 +20,32 @@ export async function listen(server: Server | net.Server): Promise<{ base: strin
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Resolves when `check()` is true (polled), rejects after `ms`. */
-export async function until(check: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
+export async function until(check: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await sleep(5)
   }
+}
+
+/**
+ * Waits until `read()` stops changing for `quietMs` (a producer that paused), then returns its value;
+ * throws if it is still changing after `ms`.
+ */
+export async function settled(read: () => number, quietMs = 300, ms = 10_000): Promise<number> {
+  const end = Date.now() + ms
+  let last = read()
+  let since = Date.now()
+  while (Date.now() - since < quietMs) {
+    if (Date.now() > end) throw new Error(`still changing after ${ms} ms (at ${last})`)
+    await sleep(20)
+    const now = read()
+    if (now !== last) {
+      last = now
+      since = Date.now()
+    }
+  }
+  return last
 }
 
 export function deferred<T = void>() {
@@ -45,13 +65,18 @@ export function deferred<T = void>() {
 export class RawConnection {
   socket: net.Socket
   received = ''
+  /** Bytes seen in total (also counted when `discard` is set). */
+  receivedBytes = 0
+  /** Stop accumulating `received` (for tests that stream a lot through the connection). */
+  discard = false
   closed = false
   private waiters: Array<() => void> = []
   constructor(port: number) {
     this.socket = net.connect(port, '127.0.0.1')
     this.socket.setEncoding('latin1')
     this.socket.on('data', (d: string) => {
-      this.received += d
+      this.receivedBytes += d.length
+      if (!this.discard) this.received += d
       this.wake()
     })
     this.socket.on('close', () => {
@@ -68,7 +93,7 @@ export class RawConnection {
   write(text: string | Uint8Array) {
     this.socket.write(text)
   }
-  async waitFor(pred: (text: string) => boolean, ms = 3000): Promise<string> {
+  async waitFor(pred: (text: string) => boolean, ms = 10_000): Promise<string> {
     const end = Date.now() + ms
     while (!pred(this.received)) {
       if (this.closed) throw new Error(`connection closed; received:\n${this.received}`)
@@ -84,7 +109,7 @@ export class RawConnection {
     }
     return this.received
   }
-  async waitClosed(ms = 3000): Promise<void> {
+  async waitClosed(ms = 10_000): Promise<void> {
     const end = Date.now() + ms
     while (!this.closed) {
       if (Date.now() > end) throw new Error('connection not closed')

@@ -6,7 +6,7 @@ import http2 from 'node:http2'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { toNodeListener, FastResponse, kNativeBody, lazyRequestSupported } from '../lib/node-listener.js'
 import type { FetchHandler, NodeListenerOptions, NativeBodySink, NativeBodySource } from '../lib/node-listener.js'
-import { listen, sleep, until, deferred, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
+import { listen, sleep, until, settled, deferred, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
 
 async function serve(handler: FetchHandler, options?: NodeListenerOptions, wrap?: (req: IncomingMessage, res: ServerResponse) => void) {
   const listener = toNodeListener(handler, options)
@@ -62,6 +62,11 @@ test('FastResponse is a Response, sends in one shot, and materialises when touch
     if (path === '/json') return FastResponse.json({ ok: true }, { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2']] })
     if (path === '/bytes') return new FastResponse(new Uint8Array([1, 2, 3]), { status: 203, statusText: 'Custom Text' })
     if (path === '/stream') return new FastResponse(new ReadableStream({ start: (c) => (c.enqueue(encoder.encode('streamed')), c.close()) }))
+    if (path === '/sse') {
+      return new FastResponse(new ReadableStream({ start: (c) => (c.enqueue(encoder.encode('data: x\n\n')), c.close()) }), {
+        headers: { 'content-type': 'text/event-stream' },
+      })
+    }
     return new FastResponse('plain')
   })
   const conn = new RawConnection(s.port)
@@ -73,6 +78,10 @@ test('FastResponse is a Response, sends in one shot, and materialises when touch
   t.regex(bytes, /content-length: 3\r\n/)
   t.regex(plain, /content-type: text\/plain;charset=UTF-8\r\n/)
   t.is(await (await fetch(s.base + '/stream')).text(), 'streamed')
+  const sse = await fetch(s.base + '/sse')
+  t.is(sse.headers.get('cache-control'), 'no-transform')
+  t.is(await sse.text(), 'data: x\n\n')
+  t.is((await fetch(s.base + '/stream', { method: 'HEAD' })).status, 200)
   conn.destroy()
   await s.close()
 })
@@ -187,7 +196,11 @@ test('upload: the body is streamed to the handler (first chunk before the client
     async pull(c) {
       if (sent === 1) {
         // Only continue once the handler saw data: a buffering adapter would deadlock here.
-        await Promise.race([firstChunkSeen.promise, sleep(3000).then(() => Promise.reject(new Error('body was not streamed')))])
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          firstChunkSeen.promise,
+          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('body was not streamed')), 10_000))),
+        ]).finally(() => clearTimeout(timer))
       }
       if (sent === 8) return c.close()
       sent++
@@ -235,7 +248,7 @@ test('SSE: headers reach the client before the first chunk; no-transform added o
   })
   const conn = new RawConnection(s.port)
   conn.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n')
-  const head = await conn.waitFor((x) => x.includes('\r\n\r\n'), 2000)
+  const head = await conn.waitFor((x) => x.includes('\r\n\r\n'))
   t.regex(head, /cache-control: no-transform\r\n/)
   t.false(head.includes('data: 1'))
   release.resolve()
@@ -306,7 +319,7 @@ test('statusText is kept; HEAD sends headers only and cancels the body stream', 
   t.true(parts[0].endsWith('\r\n\r\n'))
   t.true(parts[1].endsWith('\r\n\r\n'))
   t.regex(parts[2], /^202 Accepted Custom\r\n[\s\S]*\r\n\r\nhello, world!$/)
-  await until(() => cancelled === 1, 1000, 'HEAD body cancel')
+  await until(() => cancelled === 1, 10_000, 'HEAD body cancel')
   t.pass()
   conn.destroy()
   await s.close()
@@ -341,7 +354,7 @@ test('client abort: the request signal fires and the response body is cancelled;
   await conn.waitFor((x) => x.includes('data: tick'))
   await firstSent.promise
   conn.destroy()
-  await until(() => signals[1]?.aborted === true && cancelReason !== undefined, 2000, 'abort + cancel')
+  await until(() => signals[1]?.aborted === true && cancelReason !== undefined, 10_000, 'abort + cancel')
   t.false(signals[0].aborted, 'a finished response never aborts its request signal')
   t.is((signals[1].reason as DOMException).name, 'AbortError')
   t.is((cancelReason as DOMException).name, 'AbortError')
@@ -365,7 +378,7 @@ test('a signal first read after the client left is already aborted', async (t) =
   conn.destroy()
   await sleep(50)
   gone.resolve()
-  await until(() => aborted !== undefined, 2000, 'handler to finish')
+  await until(() => aborted !== undefined, 10_000, 'handler to finish')
   t.true(aborted)
   await s.close()
 })
@@ -475,16 +488,13 @@ test('stalled reader: what the listener holds stays ≤ 1 MiB and the producer i
   conn.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n')
   await conn.waitFor((x) => x.length > 0)
   conn.socket.pause()
-  await sleep(800)
-  const before = pulled
-  await sleep(300)
-  t.is(pulled, before, 'the producer is paused while the client does not read')
+  await settled(() => pulled) // the producer pauses while the client does not read
   const acceptedByKernel = socket.bytesWritten - socket.writableLength
   const held = pulled - acceptedByKernel
   t.true(held <= 1024 * 1024, `held ${held} bytes`)
   t.true(pulled < 64 * 1024 * 1024, `pulled ${pulled} bytes`)
   conn.destroy()
-  await until(() => cancelled, 2000, 'cancel')
+  await until(() => cancelled, 10_000, 'cancel')
   t.pass()
   await s.close()
 })
@@ -506,20 +516,23 @@ test('keep-alive survives an unread request body; a huge unread body closes the 
   big.write(`POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`)
   big.write(Buffer.alloc(1024 * 1024, 120))
   await big.waitFor((x) => completeResponses(x).length === 1)
-  await big.waitClosed(3000)
+  await big.waitClosed()
   t.true(big.received.endsWith('/big'))
   await s.close()
 })
 
 test('a partly read, then abandoned upload is drained so the next keep-alive request is served', async (t) => {
-  const s = await serve(async (req) => {
-    if (req.method === 'POST') {
-      const reader = req.body!.getReader()
-      await reader.read()
-      await reader.cancel()
-    }
-    return new Response(req.method)
-  })
+  const s = await serve(
+    async (req) => {
+      if (req.method === 'POST') {
+        const reader = req.body!.getReader()
+        await reader.read()
+        await reader.cancel()
+      }
+      return new Response(req.method)
+    },
+    { drainTimeoutMs: 10_000 }, // generous: a loaded CI box must not turn this into a timeout test
+  )
   const conn = new RawConnection(s.port)
   const body = Buffer.alloc(512 * 1024, 97)
   conn.write(`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n`)
@@ -629,6 +642,17 @@ test('native body: chunks pumped in order, SSE headers flushed first, response.b
   await s.close()
 })
 
+test('native body on a FastResponse is pumped too', async (t) => {
+  const source = new FakeNativeSource(3)
+  const s = await serve(() => {
+    const res = new FastResponse(null, { headers: { 'content-type': 'text/event-stream' } })
+    ;(res as any)[kNativeBody] = source
+    return res
+  })
+  t.is((await (await fetch(s.base)).text()).split('\n\n').filter(Boolean).length, 3)
+  await s.close()
+})
+
 test('native body: headers go out before the source writes anything', async (t) => {
   let sink: NativeBodySink | undefined
   const source: NativeBodySource = {
@@ -639,7 +663,7 @@ test('native body: headers go out before the source writes anything', async (t) 
   const s = await serve(() => nativeResponse(source).res)
   const conn = new RawConnection(s.port)
   conn.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n')
-  await conn.waitFor((x) => x.includes('\r\n\r\n'), 2000)
+  await conn.waitFor((x) => x.includes('\r\n\r\n'))
   t.truthy(sink)
   sink!.write(encoder.encode('data: late\n\n'))
   sink!.end()
@@ -650,7 +674,7 @@ test('native body: headers go out before the source writes anything', async (t) 
 })
 
 test('native body: write() → false pauses the source until drain; a stalled client keeps it bounded; leaving cancels', async (t) => {
-  const source = new FakeNativeSource(1_000_000, 64 * 1024)
+  const source = new FakeNativeSource(4096, 64 * 1024) // 256 MiB if nothing held it back
   let socket: any
   const s = await serve(
     () => nativeResponse(source, { 'content-type': 'application/octet-stream' }).res,
@@ -663,16 +687,17 @@ test('native body: write() → false pauses the source until drain; a stalled cl
   conn.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n')
   await conn.waitFor((x) => x.length > 0)
   conn.socket.pause()
-  await sleep(800)
+  await settled(() => source.written)
   t.true(source.pauses >= 1)
   const held = source.written - (socket.bytesWritten - socket.writableLength)
   t.true(held <= 1024 * 1024, `held ${held}`)
   t.true(source.written < 64 * 1024 * 1024, `written ${source.written}`)
   const resumesBefore = source.resumes
+  conn.discard = true
   conn.socket.resume()
-  await until(() => source.resumes > resumesBefore, 2000, 'resume after drain')
+  await until(() => source.resumes > resumesBefore, 10_000, 'resume after drain')
   conn.destroy()
-  await until(() => source.cancelled !== undefined, 2000, 'cancel')
+  await until(() => source.cancelled !== undefined, 10_000, 'cancel')
   t.is((source.cancelled as DOMException).name, 'AbortError')
   await s.close()
 })
@@ -746,4 +771,78 @@ test('node:http2 compat: pseudo-headers filtered, URL from :authority, connectio
   t.is(responseHeaders.connection, undefined)
   t.is(responseHeaders['cache-control'], 'no-transform')
   t.is(data, 'data: 1\n\ndata: 2\n\n')
+})
+
+// ---- side by side with the reference (@trigger.dev/sdk 4.8.3 chat.toNodeListener) as an oracle
+
+test('vs the reference: same bytes for a plain JSON answer; ours fixes its leak, masked stream error and body-parser failure', async (t) => {
+  const { chat } = (await import('@trigger.dev/sdk/chat-server')) as any
+  const handler: FetchHandler = async (req) => {
+    const path = new URL(req.url).pathname
+    if (path === '/leak') throw new Error('secret-internal-detail')
+    if (path === '/midstream') {
+      let i = 0
+      return new Response(new ReadableStream({ pull: (c) => (i++ === 0 ? c.enqueue(encoder.encode('part1\n')) : c.error(new Error('boom'))) }))
+    }
+    return Response.json({ echo: await req.json() })
+  }
+  const parsed = (listener: (req: any, res: any) => unknown) =>
+    http.createServer((req: any, res) => {
+      // an express.json()-like parser in front
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        if (chunks.length) req.body = JSON.parse(Buffer.concat(chunks).toString())
+        void listener(req, res)
+      })
+    })
+  const origError = console.error
+  console.error = () => {}
+  try {
+    const ref = await listen(http.createServer(chat.toNodeListener(handler)))
+    const ours = await listen(http.createServer(toNodeListener(handler)))
+    for (const s of [ref, ours]) {
+      const r = await fetch(s.base + '/json', { method: 'POST', body: '{"a":1}' })
+      t.is(r.status, 200)
+      t.deepEqual(await r.json(), { echo: { a: 1 } })
+    }
+    const refLeak = await (await fetch(ref.base + '/leak')).text()
+    const ourLeak = await (await fetch(ours.base + '/leak')).text()
+    t.true(refLeak.includes('secret-internal-detail'), 'the reference leaks err.message')
+    t.false(ourLeak.includes('secret-internal-detail'))
+
+    const refConn = new RawConnection(ref.port)
+    refConn.write('GET /midstream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+    await refConn.waitClosed()
+    t.true(refConn.received.endsWith('0\r\n\r\n'), 'the reference ends a failed stream cleanly')
+    const ourConn = new RawConnection(ours.port)
+    ourConn.write('GET /midstream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+    await ourConn.waitClosed()
+    t.false(ourConn.received.endsWith('0\r\n\r\n'))
+
+    const refParsed = await listen(parsed(chat.toNodeListener(handler)))
+    const ourParsed = await listen(parsed(toNodeListener(handler)))
+    t.is((await fetch(refParsed.base + '/json', { method: 'POST', body: '{"b":2}' })).status, 500, 'the reference sees an empty body')
+    const ok = await fetch(ourParsed.base + '/json', { method: 'POST', body: '{"b":2}' })
+    t.deepEqual(await ok.json(), { echo: { b: 2 } })
+    for (const s of [ref, ours, refParsed, ourParsed]) await s.close()
+  } finally {
+    console.error = origError
+  }
+})
+
+test('a streamed response that completes normally never aborts its request signal', async (t) => {
+  const signals: AbortSignal[] = []
+  const s = await serve((req) => {
+    signals.push(req.signal)
+    let i = 0
+    return new Response(new ReadableStream({ pull: (c) => (i++ < 3 ? c.enqueue(encoder.encode(`data: ${i}\n\n`)) : c.close()) }), {
+      headers: { 'content-type': 'text/event-stream' },
+    })
+  })
+  for (let k = 0; k < 3; k++) t.is(await (await fetch(s.base)).text(), 'data: 1\n\ndata: 2\n\ndata: 3\n\n')
+  await s.close() // closes the keep-alive sockets too: 'close' after 'finish' must not abort
+  await sleep(50)
+  t.is(signals.length, 3)
+  t.true(signals.every((sig) => !sig.aborted))
 })

@@ -140,3 +140,56 @@ export function normaliseIds(frames: string[]): string[] {
 export function callOrder(plane: DevPlane) {
   return plane.requests().map((r) => `${r.origin} ${r.method} ${r.path.replace(/session_[a-z0-9]+/, 'session_*')}`)
 }
+
+/** A model that streams `parts` and then stalls (never finishes) until aborted. */
+export function stallingModel(parts: unknown[]) {
+  return new MockLanguageModelV4({
+    doStream: async (options: any) => ({
+      stream: new ReadableStream({
+        start(controller) {
+          controller.enqueue({ type: 'stream-start', warnings: [] })
+          for (const p of parts) controller.enqueue(p)
+          options?.abortSignal?.addEventListener('abort', () => {
+            try {
+              controller.error(options.abortSignal.reason ?? new Error('aborted'))
+            } catch {}
+          })
+        },
+      }),
+    }),
+  } as any)
+}
+
+/** Reads an SSE response incrementally, calling `onFrame` per `data:` frame; resolves at EOF or abort. */
+export async function readFrames(res: Response, onFrame: (frame: string) => void): Promise<void> {
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      buffer += decoder.decode(value, { stream: true })
+      let idx
+      while ((idx = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, idx)
+        buffer = buffer.slice(idx + 2)
+        if (frame.startsWith('data: ')) onFrame(frame.slice(6))
+      }
+    }
+  } catch (error: any) {
+    if (error?.name !== 'AbortError') throw error
+  }
+}
+
+/** Polls `predicate` every 20 ms until true or `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (predicate()) return true
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  return predicate()
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

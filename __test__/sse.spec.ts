@@ -65,6 +65,18 @@ test('non-ASCII text, split UTF-8 and invalid bytes arrive intact or as U+FFFD',
   ])
 })
 
+test('a large non-ASCII event split into many chunks arrives intact', (t) => {
+  const { items, parser } = recorder()
+  const text = 'ab€😀é\u2028'.repeat(20_000)
+  const bytes = enc.encode(`event: big\ndata: ${text}\ndata: ${text}\n\n`)
+  for (let i = 0; i < bytes.length; i += 997) parser.feed(bytes.subarray(i, i + 997))
+  t.is(items.length, 1)
+  const event = items[0] as SseEvent
+  t.is(event.event, 'big')
+  t.is(event.data.length, text.length * 2 + 1)
+  t.true(event.data === `${text}\n${text}`)
+})
+
 test('a leading BOM is stripped once, even split across chunks', (t) => {
   const { items, parser } = recorder()
   parser.feed(new Uint8Array(0))
@@ -150,10 +162,14 @@ test('the buffer limit throws a clear error instead of growing, until reset()', 
   parser.reset()
   parser.feed('data: again\n\n')
   t.deepEqual(events, [msg('small'), msg('again')])
-  // One long line inside a single chunk is refused too.
-  t.throws(() => createSseParser({ onEvent() {}, maxBufferSize: 8 }).feed(`data: ${'x'.repeat(100)}\n\n`), {
+  // One long line inside a single chunk is refused too, after the events before it.
+  const before: string[] = []
+  const strict = createSseParser({ onEvent: (e) => before.push(e.data), maxBufferSize: 8 })
+  t.throws(() => strict.feed(`data: ok\n\ndata: ${'x'.repeat(100)}\n\ndata: after\n\n`), {
     code: 'ERR_SSE_BUFFER_LIMIT',
+    message: /8 bytes/,
   } as never)
+  t.deepEqual(before, ['ok'])
 })
 
 test('bad arguments fail with clear TypeErrors', (t) => {

@@ -10,7 +10,7 @@ export interface NodeListenerOptions {
    * that is not a Response, or its body stream failed. Before the headers went out it may return a
    * Response to send instead of the generic `500 {"error":"Internal Server Error"}`; after the headers
    * the connection is destroyed whatever it returns. Without it errors go to `console.error`
-   * (or to Express's `next(err)` when the listener is mounted as Express middleware).
+   * (or to Express's `next(err)` with `passErrorsToNext`).
    * The error's message never reaches the client unless you put it in the returned Response.
    */
   onError?: (error: unknown, request: Request) => Response | void | Promise<Response | void>
@@ -20,6 +20,12 @@ export interface NodeListenerOptions {
    * Default false.
    */
   trustProxy?: boolean
+  /**
+   * Express: hand errors that happen before the headers to `next(err)` (your error middleware)
+   * instead of answering the generic 500. Off by default because Express's built-in error handler
+   * prints the stack (with the message) unless NODE_ENV=production. Ignored when `onError` is set.
+   */
+  passErrorsToNext?: boolean
   /**
    * After the response, request-body bytes the handler did not read are discarded for at most this
    * long before the connection is closed (so keep-alive connections don't stall). Default 500 ms.

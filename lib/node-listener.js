@@ -241,7 +241,7 @@ function readIncoming(incoming) {
       incoming.off('close', onClose)
     }
     const onEnd = () => {
-      cleanup()
+      // The message is finished: its remaining listeners go away with it ('close' checks readableEnded).
       resolve(chunks.length === 1 ? chunks[0] : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size))
     }
     const onError = (err) => {
@@ -330,6 +330,10 @@ function incomingToWebStream(incoming, ctx) {
     },
     { highWaterMark: REQUEST_BODY_HIGH_WATER_MARK, size: (chunk) => chunk.byteLength },
   )
+}
+
+function parseJsonBuffer(buf) {
+  return JSON.parse(bufferToText(buf))
 }
 
 function bufferToText(buf) {
@@ -482,53 +486,58 @@ class NodeRequest {
     }
     return this._bodyStream
   }
-  /** The body as one Buffer, read from 'data' events (or what a body parser left). */
-  async _bytes() {
-    if (this._bodyUsed) throw bodyUnusableError()
-    if (this._bodyStream) {
-      if (this._bodyStream.locked) throw bodyUnusableError()
+  /**
+   * The body as one Buffer, read from 'data' events (or what a body parser left). Plain promise
+   * chains rather than async functions: the small-JSON path is a few promises shorter.
+   */
+  _bytes() {
+    try {
+      if (this._bodyUsed) throw bodyUnusableError()
+      if (this._bodyStream) {
+        if (this._bodyStream.locked) throw bodyUnusableError()
+        this._bodyUsed = true
+        return readWebStream(this._bodyStream)
+      }
       this._bodyUsed = true
-      return readWebStream(this._bodyStream)
+      if (!hasBodyMethod(this._method)) return Promise.resolve(EMPTY)
+      const incoming = this._incoming
+      if (streamAlreadyConsumed(incoming)) {
+        const pre = preParsedBody(incoming, this.headers.get('content-type'))
+        if (!pre) throw bodyConsumedError()
+        return Promise.resolve(pre.bytes)
+      }
+      return readIncoming(incoming)
+    } catch (err) {
+      return Promise.reject(err)
     }
-    this._bodyUsed = true
-    if (!hasBodyMethod(this._method)) return EMPTY
-    const incoming = this._incoming
-    if (streamAlreadyConsumed(incoming)) {
-      const pre = preParsedBody(incoming, this.headers.get('content-type'))
-      if (!pre) throw bodyConsumedError()
-      return pre.bytes
-    }
-    return readIncoming(incoming)
   }
-  async text() {
+  text() {
     if (this._native) return this._native.text()
-    return bufferToText(await this._bytes())
+    return this._bytes().then(bufferToText)
   }
-  async json() {
+  json() {
     if (this._native) return this._native.json()
     if (!this._bodyUsed && !this._bodyStream && hasBodyMethod(this._method) && streamAlreadyConsumed(this._incoming)) {
       // A JSON body parser already produced the value: hand it over instead of re-parsing.
       const pre = preParsedBody(this._incoming, this.headers.get('content-type'))
       if (pre && pre.json && pre.value !== undefined) {
         this._bodyUsed = true
-        return pre.value
+        return Promise.resolve(pre.value)
       }
     }
-    return JSON.parse(bufferToText(await this._bytes()))
+    return this._bytes().then(parseJsonBuffer)
   }
-  async arrayBuffer() {
+  arrayBuffer() {
     if (this._native) return this._native.arrayBuffer()
-    const buf = await this._bytes()
-    return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)
+    return this._bytes().then((buf) => buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength))
   }
-  async bytes() {
+  bytes() {
     if (this._native) return this._native.bytes()
-    return new Uint8Array(await this.arrayBuffer())
+    return this.arrayBuffer().then((ab) => new Uint8Array(ab))
   }
-  async blob() {
+  blob() {
     if (this._native) return this._native.blob()
-    const buf = await this._bytes()
-    return new Blob([buf], { type: this.headers.get('content-type') ?? '' })
+    return this._bytes().then((buf) => new Blob([buf], { type: this.headers.get('content-type') ?? '' }))
   }
 }
 Object.setPrototypeOf(NodeRequest.prototype, Request.prototype)
@@ -561,8 +570,8 @@ defineDelegates(NodeRequest.prototype, Request.prototype, REQUEST_INTERNAL_SYMBO
 // ---------------------------------------------------------------------------------------------
 // FastResponse: a Response whose string / bytes body and headers the listener reads directly.
 
-const STATUS_RE_MIN = 200
-const STATUS_RE_MAX = 599
+const STATUS_MIN = 200
+const STATUS_MAX = 599
 
 /**
  * A drop-in `Response` for handlers served through toNodeListener: `instanceof Response` holds and
@@ -574,7 +583,7 @@ export class FastResponse {
   constructor(body = null, init = undefined) {
     if (init !== undefined && init !== null && init.status !== undefined) {
       const s = init.status
-      if (!Number.isInteger(s) || s < STATUS_RE_MIN || s > STATUS_RE_MAX) {
+      if (!Number.isInteger(s) || s < STATUS_MIN || s > STATUS_MAX) {
         throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive.`)
       }
     }
@@ -582,14 +591,14 @@ export class FastResponse {
     this._init = init ?? undefined
     this._headers = undefined
     this._native = undefined
+    // The Content-Type the Fetch spec gives this body when init.headers has none.
+    this._defaultType = typeof body === 'string' ? 'text/plain;charset=UTF-8' : undefined
   }
   static json(data, init = undefined) {
     const text = JSON.stringify(data)
     if (text === undefined) throw new TypeError('Value is not JSON serializable')
-    const headers = new Headers(init?.headers)
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
-    const res = new FastResponse(text, { status: init?.status, statusText: init?.statusText })
-    res._headers = headers
+    const res = new FastResponse(text, init)
+    res._defaultType = 'application/json'
     return res
   }
   static error() {
@@ -612,10 +621,7 @@ export class FastResponse {
     if (this._native) return this._native.headers
     if (!this._headers) {
       this._headers = new Headers(this._init?.headers)
-      const b = this._body
-      if (typeof b === 'string' && !this._headers.has('content-type')) {
-        this._headers.set('content-type', 'text/plain;charset=UTF-8')
-      }
+      if (this._defaultType && !this._headers.has('content-type')) this._headers.set('content-type', this._defaultType)
     }
     return this._headers
   }
@@ -638,7 +644,7 @@ function materializeResponse(fast) {
   fast._native = new Response(fast._body, {
     status: init?.status,
     statusText: init?.statusText,
-    headers: fast._headers ?? init?.headers,
+    headers: fast.headers,
   })
   return fast._native
 }
@@ -718,17 +724,32 @@ function sendResponse(ctx, response) {
   const h2 = ctx.h2
   const info = { contentType: undefined, hasContentLength: false, cacheControlIndex: undefined }
 
-  if (response instanceof FastResponse && !response._native) {
+  if (response instanceof FastResponse && !response._native && response[kNativeBody] === undefined) {
     const status = response._init?.status ?? 200
     const statusText = response._init?.statusText
     const body = response._body
     if (bodyTypeIsWhole(body)) {
       const flat = collectHeaders(response._headers ?? response._init?.headers, info, h2)
-      if (typeof body === 'string' && info.contentType === undefined) {
-        flat.push('content-type', 'text/plain;charset=UTF-8')
+      if (info.contentType === undefined && response._defaultType !== undefined) {
+        flat.push('content-type', response._defaultType)
       }
       sendWhole(ctx, status, statusText, flat, info, wholeBody(body))
       return RESOLVED
+    }
+    if (body instanceof ReadableStream && !body.locked) {
+      // A stream body is pumped as is: no undici Response needed either.
+      const flat = collectHeaders(response._headers ?? response._init?.headers, info, h2)
+      const sse = isEventStream(info.contentType)
+      if (sse) ensureNoTransform(flat, info)
+      if (ctx.isHead || noBodyStatus(status)) {
+        body.cancel().catch(noop)
+        writeHead(res, status, statusText, flat, h2)
+        res.end()
+        return RESOLVED
+      }
+      writeHead(res, status, statusText, flat, h2)
+      if (sse) res.flushHeaders?.()
+      return pumpWebStream(ctx, body, sse)
     }
     response = materializeResponse(response)
   }
@@ -849,7 +870,7 @@ async function pumpWebStream(ctx, stream, sse) {
  * resume(), which we call on 'drain'); end/error finish the response; a client that goes away
  * cancels the source. Never touches response.body.
  */
-export function pumpNativeBody(ctx, source, sse = false) {
+function pumpNativeBody(ctx, source, sse = false) {
   const res = ctx.res
   const flush = sse && typeof res.flush === 'function'
   return new Promise((resolve) => {
@@ -989,6 +1010,7 @@ export function toNodeListener(handler, options = {}) {
   const opts = {
     onError: options.onError,
     trustProxy: options.trustProxy === true,
+    passErrorsToNext: options.passErrorsToNext === true,
     drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
     drainMaxBytes: options.drainMaxBytes ?? DEFAULT_DRAIN_MAX_BYTES,
   }
@@ -1035,8 +1057,9 @@ export function toNodeListener(handler, options = {}) {
           console.error('[chat-headstart] the Response returned by onError could not be sent:', e)
         }
       }
-    } else if (ctx.next) {
-      // Express: let its error-handling middleware decide (it logs; in production it hides details).
+    } else if (ctx.next && opts.passErrorsToNext) {
+      // Express: its error-handling middleware decides (note: Express's default one shows the
+      // stack outside NODE_ENV=production, hence opt-in).
       ctx.detachBody?.()
       ctx.next(err)
       return

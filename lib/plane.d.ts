@@ -117,12 +117,16 @@ export interface DevPlaneOptions {
   flushIntervalMs?: number
   /** Idle heartbeat (`event: ping`) period of streaming reads. Default 10000. */
   heartbeatMs?: number
+  /** Idle wait (s) of the session SSE route when the client sends no Timeout-Seconds. Default 60 (like S2). */
+  sseDefaultWaitSeconds?: number
   /** Record requests for `requests()`. Default true. */
   logRequests?: boolean
   /** Oldest entries are dropped beyond this. Default 100000. */
   maxLoggedRequests?: number
   /** Threads of the plane's own runtime. Default 2. */
   workerThreads?: number
+  /** Serve both ports over HTTPS (h2 + http/1.1 via ALPN) with a fresh self-signed certificate (`certPem`). */
+  tls?: boolean
   agent?: AgentKnobs
   faults?: DevPlaneFaults
 }
@@ -159,6 +163,8 @@ export interface DevPlane {
   readonly s2Url: string
   readonly s2AccessToken: string
   readonly basin: string
+  /** PEM of the self-signed certificate when started with `tls: true` (trust it as a CA), else null. */
+  readonly certPem: string | null
   readonly env: { TRIGGER_API_URL: string; TRIGGER_SECRET_KEY: string }
   /** Pass as `apiClient` to chat.headStart (reference or ours). */
   readonly apiClient: { baseURL: string; accessToken: string }

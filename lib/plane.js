@@ -19,7 +19,9 @@ export async function startDevPlane(options = {}) {
     return JSON.stringify(plan ?? null)
   }
 
-  const handle = native.startDevPlane(JSON.stringify({ ...rest, agent: currentAgent, faults }), dispatch)
+  // `useHook` tells the agent whether a turn needs the JS round trip at all.
+  const agentJson = () => JSON.stringify({ ...currentAgent, useHook: typeof currentOnTurn === 'function' })
+  const handle = native.startDevPlane(JSON.stringify({ ...rest, agent: JSON.parse(agentJson()), faults }), dispatch)
   const apiUrl = handle.apiUrl
   const secretKey = handle.secretKey
   let closed = null
@@ -30,6 +32,7 @@ export async function startDevPlane(options = {}) {
     s2Url: handle.s2Url,
     s2AccessToken: handle.s2AccessToken,
     basin: handle.basin,
+    certPem: handle.certPem ?? null,
     env: { TRIGGER_API_URL: apiUrl, TRIGGER_SECRET_KEY: secretKey },
     apiClient: { baseURL: apiUrl, accessToken: secretKey },
     requests() {
@@ -50,7 +53,7 @@ export async function startDevPlane(options = {}) {
         if ('onTurn' in (patch ?? {})) currentOnTurn = nextOnTurn
         currentAgent = { ...currentAgent, ...knobs }
       }
-      handle.setAgentJson(JSON.stringify(currentAgent))
+      handle.setAgentJson(agentJson())
     },
     resetAgent() {
       plane.setAgent(null)

@@ -64,6 +64,8 @@ export function createSseParser(callbacks) {
         case 67: // C: comment
           onComment(packed.slice(i, (i += len)))
           break
+        case 88: // X: the parser failed here (after delivering the items before it)
+          throw translateError(new Error(packed.slice(i, (i += len))))
         default:
           throw new Error(`chat-headstart: corrupt SSE batch from the native parser (tag ${tag})`)
       }

@@ -96,31 +96,6 @@ export function reshapeForHandoverResume(responseMessages) {
   return reshaped
 }
 
-/** UTF-8 length of JSON.stringify(text) minus the quotes, for text sent as a UTF-8 body. */
-function jsonStringContentLength(text) {
-  let length = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c < 0x80) {
-      if (c >= 0x20) length += c === 0x22 || c === 0x5c ? 2 : 1
-      else length += c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d ? 2 : 6
-    } else if (c < 0x800) {
-      length += 2
-    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1)
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        length += 4
-        i++
-      } else {
-        length += 3 // a lone surrogate goes out as U+FFFD
-      }
-    } else {
-      length += 3
-    }
-  }
-  return length
-}
-
 /**
  * Metered size of the `session.in` record the API stores for an `.in/append` with this raw body:
  * `8 + utf8Length(JSON.stringify({ data: rawBody, id: partId }))`. The API answers 413 when it
@@ -130,12 +105,12 @@ function jsonStringContentLength(text) {
  * @param {string} [partId] the `X-Part-Id` of the append
  */
 export function inAppendMeteredSize(rawBody, partId = DEFAULT_PART_ID) {
-  if (typeof rawBody === 'string') {
-    return 8 + 19 + jsonStringContentLength(rawBody) + jsonStringContentLength(partId)
+  if (typeof rawBody !== 'string' && !(rawBody instanceof Uint8Array)) {
+    throw new TypeError('inAppendMeteredSize: rawBody must be a string or a Uint8Array')
   }
-  if (rawBody instanceof Uint8Array) {
-    // Bytes may hold invalid UTF-8 (counted as U+FFFD like the API's decoder): done in Rust.
-    return native.wireInAppendMeteredSize(rawBody, partId)
-  }
-  throw new TypeError('inAppendMeteredSize: rawBody must be a string or a Uint8Array')
+  if (typeof partId !== 'string') throw new TypeError('inAppendMeteredSize: partId must be a string')
+  // Rust for both forms (bench/wire: 0.3-0.7x the time of the best pure-JS count, even with the
+  // string copied across). A string's lone surrogates cross as U+FFFD, exactly what a fetch body
+  // carries; bytes' invalid UTF-8 counts as U+FFFD like the API's decoder.
+  return native.wireInAppendMeteredSize(rawBody, partId)
 }

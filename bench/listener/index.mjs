@@ -1,7 +1,7 @@
 // Node ↔ Web-Fetch listener benchmark (protocol: /work/shared/docs/adapters.md §3).
 //
-//   npm run bench -- listener [--rounds 3] [--duration 3] [--warmup 1] [--connections 32]
-//                             [--adapters ours,raw,…] [--workloads json,sse,upload,stall]
+//   npm run bench -- listener [--rounds 3] [--duration 3] [--stream-duration 2] [--warmup 1] [--connections 32]
+//                             [--adapters ours,raw,…] [--workloads json,sse,upload,stall] [--no-pump] [--nice -10]
 //
 // One adapter per child process pinned to CPU 1 (taskset), wrk pinned to CPU 0, the orchestrator
 // pinned to CPU 0 too. Every round starts at a different adapter (rotation) and the table shows
@@ -22,6 +22,8 @@ function flag(name, fallback) {
 }
 const ROUNDS = Number(flag('rounds', 3))
 const DURATION = Number(flag('duration', 3))
+/** sse / upload measure windows (each of those requests is heavier, so fewer seconds suffice). */
+const STREAM_DURATION = Number(flag('stream-duration', 2))
 const WARMUP = Number(flag('warmup', 1))
 const CONNECTIONS = Number(flag('connections', 32))
 const UPLOAD_CONNECTIONS = 8
@@ -33,6 +35,13 @@ const ADAPTERS = flag('adapters', ALL_ADAPTERS.join(',')).split(',')
 const WORKLOADS = flag('workloads', 'json,sse,upload,stall').split(',')
 const CPU_SERVER = flag('server-cpu', '1')
 const CPU_CLIENT = flag('client-cpu', '0')
+// On a box shared with other jobs, `--nice -10` (root) gives the server and wrk priority over them.
+const NICE = flag('nice', undefined)
+/** [cmd, args] that run `args` pinned to `cpu`, at the requested priority. */
+function pinned(cpu, args) {
+  const base = ['taskset', '-c', cpu, ...args]
+  return NICE === undefined ? [base[0], base.slice(1)] : ['nice', ['-n', String(NICE), ...base]]
+}
 
 // ours-native differs from ours only in how an SSE body is produced.
 const appliesTo = (adapter, workload) => adapter !== 'ours-native' || workload === 'sse' || workload === 'stall'
@@ -67,7 +76,8 @@ const WRK = {
 // ---- helpers
 function startServer(adapter) {
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', CPU_SERVER, process.execPath, path.join(here, 'server.mjs'), adapter], {
+    const [cmd, args] = pinned(CPU_SERVER, [process.execPath, path.join(here, 'server.mjs'), adapter])
+    const child = spawn(cmd, args, {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, BENCH_SSE_N: String(SSE_N) },
     })
@@ -116,10 +126,11 @@ async function sanity(port, workload) {
 }
 
 function wrk(port, spec, seconds) {
-  const args = ['-c', CPU_CLIENT, 'wrk', '-t1', `-c${spec.connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', '-s', spec.lua]
-  args.push(`http://127.0.0.1:${port}${spec.path}`)
+  const wrkArgs = ['wrk', '-t1', `-c${spec.connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--latency', '-s', spec.lua]
+  wrkArgs.push(`http://127.0.0.1:${port}${spec.path}`)
+  const [cmd, args] = pinned(CPU_CLIENT, wrkArgs)
   return new Promise((resolve, reject) => {
-    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     child.on('close', (code) => (code === 0 ? resolve(parseWrk(out)) : reject(new Error(`wrk exited ${code}\n${out}`))))
@@ -188,8 +199,8 @@ const stall = {}
 const started = Date.now()
 console.log(
   `listener bench: node ${process.version}, ${os.cpus().length} CPUs, server on CPU ${CPU_SERVER}, wrk on CPU ${CPU_CLIENT}; ` +
-    `${ROUNDS} rounds × ${DURATION}s (+${WARMUP}s warm-up), ${CONNECTIONS} connections (upload: ${UPLOAD_CONNECTIONS}), ` +
-    `SSE ${SSE_N} chunks, upload ${UPLOAD_KIB} KiB; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    `${ROUNDS} rounds × ${DURATION}s json / ${STREAM_DURATION}s sse+upload (+${WARMUP}s warm-up each), ${CONNECTIONS} connections (upload: ${UPLOAD_CONNECTIONS}), ` +
+    `SSE ${SSE_N} chunks, upload ${UPLOAD_KIB} KiB${NICE === undefined ? '' : `, nice ${NICE}`}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
 )
 for (let round = 0; round < ROUNDS; round++) {
   const order = ADAPTERS.map((_, i) => ADAPTERS[(i + round) % ADAPTERS.length])
@@ -201,7 +212,7 @@ for (let round = 0; round < ROUNDS; round++) {
         await sanity(server.port, workload)
         await wrk(server.port, WRK[workload], workload === 'json' ? WARMUP : Math.max(0.5, WARMUP / 2))
         const s0 = await server.ask('stats', 'stats')
-        const w = await wrk(server.port, WRK[workload], DURATION)
+        const w = await wrk(server.port, WRK[workload], workload === 'json' ? DURATION : STREAM_DURATION)
         const s1 = await server.ask('stats', 'stats')
         const r = { ...w, cpuPerReq: w.requests ? (s1.cpuMicros - s0.cpuMicros) / w.requests : NaN, maxRSS: s1.maxRSS }
         ;((results[workload] ??= {})[adapter] ??= []).push(r)
@@ -258,5 +269,9 @@ if (Object.keys(stall).length) {
     '\n(MiB pulled includes what the kernel socket buffers of both ends absorbed — the raw node:http row shows that floor; ' +
       'MiB held = pulled − bytes the kernel accepted (socket.bytesWritten − socket.writableLength): what the adapter itself buffers.)',
   )
+}
+if (!process.argv.includes('--no-pump')) {
+  const [cmd, args] = pinned(CPU_SERVER, [process.execPath, path.join(here, 'pump.mjs'), '--streams', '10000', '--rounds', '3'])
+  execFileSync(cmd, args, { stdio: 'inherit' })
 }
 console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(0)} s`)

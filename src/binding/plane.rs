@@ -70,6 +70,12 @@ impl DevPlane {
     self.plane.state.s2_token.clone()
   }
 
+  /// PEM of the self-signed certificate (`tls: true`), else null.
+  #[napi(getter)]
+  pub fn cert_pem(&self) -> Option<String> {
+    self.plane.state.cert_pem.clone()
+  }
+
   #[napi(getter)]
   pub fn basin(&self) -> String {
     self.plane.state.basin.clone()

@@ -2,7 +2,7 @@
 //!
 //! One native call per `feed`, whatever the number of events: the items of a chunk come back
 //! packed into ONE string that lib/sse.js slices apart (a JS object or string per event would
-//! cost far more than parsing; see docs/napi.md §2.5 and bench/sse/packing.mjs). Packing, one
+//! cost far more than parsing; see docs/napi.md §2.5 and the packing section of bench/sse). Packing, one
 //! record after another, lengths in UTF-16 code units so JS can `slice` directly:
 //!
 //! | record | meaning |
@@ -12,14 +12,14 @@
 //! | `L<n>;<id>` | the last event ID is now `<id>` (sent only when it changed, before the event) |
 //! | `R<digits>;` | retry (ms) |
 //! | `C<n>;<text>` | comment |
+//! | `X<n>;<message>` | the parser failed (buffer limit) after the records before it; JS throws |
 //!
 //! A block's own id always equals the last event ID at its dispatch, so `m`/`e` need no payload.
 
 use chat_headstart_core::sse::{SseError, SseItem, SseParser, DEFAULT_MAX_BUFFER};
 use napi::bindgen_prelude::Uint8Array;
-use napi::{Error, Result};
+use napi::{Env, Error, JsString, Result};
 use napi_derive::napi;
-use std::fmt::Write as _;
 
 /// Native half of `createSseParser`; lib/sse.js is the public face.
 #[napi]
@@ -27,6 +27,8 @@ pub struct NativeSseParser {
   parser: SseParser,
   /// The packed output of the current call; its allocation is reused across calls.
   out: String,
+  /// `out` as UTF-16, when it is not ASCII (V8 takes Latin-1 or UTF-16 without decoding).
+  out_utf16: Vec<u16>,
   /// The last event ID JS has been told about (`L` records).
   sent_last_event_id: String,
   want_retry: bool,
@@ -52,6 +54,7 @@ impl NativeSseParser {
     Ok(NativeSseParser {
       parser: SseParser::new(max_buffer),
       out: String::new(),
+      out_utf16: Vec::new(),
       sent_last_event_id: String::new(),
       want_retry,
       want_comments,
@@ -59,15 +62,15 @@ impl NativeSseParser {
   }
 
   /// Parses a chunk of bytes; returns the packed items it completed ("" when none).
-  #[napi]
-  pub fn feed(&mut self, chunk: &[u8]) -> Result<String> {
-    self.feed_bytes(chunk)
+  #[napi(ts_return_type = "string")]
+  pub fn feed<'env>(&mut self, env: &'env Env, chunk: &[u8]) -> Result<JsString<'env>> {
+    self.feed_bytes(env, chunk)
   }
 
   /// Parses a chunk given as a JS string (its UTF-8 encoding is the stream's bytes).
-  #[napi]
-  pub fn feed_string(&mut self, chunk: String) -> Result<String> {
-    self.feed_bytes(chunk.as_bytes())
+  #[napi(ts_return_type = "string")]
+  pub fn feed_string<'env>(&mut self, env: &'env Env, chunk: String) -> Result<JsString<'env>> {
+    self.feed_bytes(env, chunk.as_bytes())
   }
 
   /// Benchmark-only packing alternative (bench/sse/packing.mjs): one JS string per event's
@@ -102,23 +105,60 @@ impl NativeSseParser {
 }
 
 impl NativeSseParser {
-  fn feed_bytes(&mut self, chunk: &[u8]) -> Result<String> {
-    let mut out = std::mem::take(&mut self.out);
-    out.clear();
+  fn feed_bytes<'env>(&mut self, env: &'env Env, chunk: &[u8]) -> Result<JsString<'env>> {
+    self.out.clear();
+    let out = &mut self.out;
     let sent = &mut self.sent_last_event_id;
     let (want_retry, want_comments) = (self.want_retry, self.want_comments);
     let result = self.parser.feed(chunk, &mut |item| {
-      pack_item(&mut out, sent, want_retry, want_comments, item)
+      pack_item(out, sent, want_retry, want_comments, item)
     });
-    // Hand the packed text to JS and keep a buffer of similar size for next time, unless the
-    // chunk held a huge event (no point pinning megabytes).
-    let capacity = out.capacity();
-    let packed = std::mem::replace(&mut out, String::with_capacity(capacity.min(64 * 1024)));
-    self.out = out;
-    match result {
-      Ok(()) => Ok(packed),
-      Err(err) => Err(to_js_error(err)),
+    if let Err(err) = result {
+      // The items completed before the error are still delivered; JS throws at this record.
+      push_text(&mut self.out, 'X', &err.to_string());
     }
+    let packed = if self.out.is_ascii() {
+      // The common case: V8 copies the bytes into a one-byte string (far cheaper than
+      // napi_create_string_utf8, whose UTF-8 decode dominated the cost of a feed).
+      env.create_string_latin1(self.out.as_bytes())
+    } else {
+      utf8_to_utf16(&self.out, &mut self.out_utf16);
+      env.create_string_utf16(&self.out_utf16)
+    };
+    // Do not pin the memory of one huge event between feeds.
+    shrink(&mut self.out, &mut self.out_utf16);
+    packed
+  }
+}
+
+/// Appends the UTF-16 encoding of `text` to `out` (cleared first); runs of ASCII are widened
+/// in bulk.
+fn utf8_to_utf16(text: &str, out: &mut Vec<u16>) {
+  out.clear();
+  out.reserve(text.len());
+  let mut rest = text;
+  while !rest.is_empty() {
+    let ascii_run = rest
+      .bytes()
+      .position(|b| !b.is_ascii())
+      .unwrap_or(rest.len());
+    out.extend(rest.as_bytes()[..ascii_run].iter().map(|&b| u16::from(b)));
+    rest = &rest[ascii_run..];
+    if let Some(c) = rest.chars().next() {
+      let mut units = [0u16; 2];
+      out.extend_from_slice(c.encode_utf16(&mut units));
+      rest = &rest[c.len_utf8()..];
+    }
+  }
+}
+
+fn shrink(out: &mut String, out_utf16: &mut Vec<u16>) {
+  const KEEP: usize = 256 * 1024;
+  if out.capacity() > KEEP {
+    out.shrink_to(KEEP);
+  }
+  if out_utf16.capacity() > KEEP {
+    out_utf16.shrink_to(KEEP);
   }
 }
 
@@ -151,7 +191,8 @@ fn pack_item(
     }
     SseItem::Retry(ms) if want_retry => {
       out.push('R');
-      let _ = write!(out, "{ms};");
+      push_decimal(out, ms);
+      out.push(';');
     }
     SseItem::Comment(text) if want_comments => push_text(out, 'C', text),
     SseItem::Retry(_) | SseItem::Comment(_) => {}
@@ -164,8 +205,26 @@ fn push_text(out: &mut String, tag: char, text: &str) {
 }
 
 fn push_len_text(out: &mut String, text: &str) {
-  let _ = write!(out, "{};", utf16_len(text));
+  push_decimal(out, utf16_len(text) as u64);
+  out.push(';');
   out.push_str(text);
+}
+
+/// `n` in ASCII decimal (no `fmt` machinery: this runs once per event).
+fn push_decimal(out: &mut String, mut n: u64) {
+  let mut digits = [0u8; 20];
+  let mut start = digits.len();
+  loop {
+    start -= 1;
+    digits[start] = b'0' + (n % 10) as u8;
+    n /= 10;
+    if n == 0 {
+      break;
+    }
+  }
+  for &digit in &digits[start..] {
+    out.push(char::from(digit));
+  }
 }
 
 /// Length of `text` in UTF-16 code units (what JS `String#length` counts).

@@ -2,7 +2,9 @@
 //! message/body (never per token). Private to the package: `lib/wire.js` decides which public
 //! helper uses them (see the measurements in bench/wire).
 
-use chat_headstart_core::wire::{self, CreateSessionOptions, HeadStartRequest, RequestLimits, SessionPayload, WireError};
+use chat_headstart_core::wire::{
+  self, CreateSessionOptions, HeadStartRequest, RequestLimits, SessionPayload, WireError,
+};
 use napi::bindgen_prelude::{Buffer, Either, Uint8Array};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
@@ -11,25 +13,38 @@ use serde_json::value::RawValue;
 /// A `WireError` as a JS `Error` whose message is `"<status> <message>"`; `lib/wire.js` splits it
 /// back into `{ status, message }`.
 fn to_js_error(err: WireError) -> Error {
-  Error::new(Status::InvalidArg, format!("{} {}", err.status, err.message))
+  Error::new(
+    Status::InvalidArg,
+    format!("{} {}", err.status, err.message),
+  )
 }
 
 /// `slimSubmitMessageForWire` over `JSON.stringify(message)` bytes.
 #[napi]
 pub fn wire_slim_submit_message(message_json: &[u8]) -> Result<Buffer> {
-  wire::slim_submit_message_for_wire(message_json).map(Buffer::from).map_err(to_js_error)
+  wire::slim_submit_message_for_wire(message_json)
+    .map(Buffer::from)
+    .map_err(to_js_error)
 }
 
 /// `reshapeForHandoverResume` over `JSON.stringify(responseMessages)` bytes.
 #[napi]
 pub fn wire_reshape_for_handover_resume(messages_json: &[u8]) -> Result<Buffer> {
-  wire::reshape_for_handover_resume(messages_json).map(Buffer::from).map_err(to_js_error)
+  wire::reshape_for_handover_resume(messages_json)
+    .map(Buffer::from)
+    .map_err(to_js_error)
 }
 
 /// The `handover` `.in` record for step 1's messages.
 #[napi]
-pub fn wire_handover_body(messages_json: &[u8], message_id: String, is_final: bool) -> Result<Buffer> {
-  wire::handover_body(messages_json, &message_id, is_final).map(Buffer::from).map_err(to_js_error)
+pub fn wire_handover_body(
+  messages_json: &[u8],
+  message_id: String,
+  is_final: bool,
+) -> Result<Buffer> {
+  wire::handover_body(messages_json, &message_id, is_final)
+    .map(Buffer::from)
+    .map_err(to_js_error)
 }
 
 /// Metered size of the `.in` record the API would store for this raw body and part id.
@@ -59,7 +74,9 @@ pub fn wire_parse_head_start_request(
   body: &[u8],
   max_body_bytes: Option<u32>,
 ) -> WireHeadStartRequest {
-  let limits = max_body_bytes.map_or_else(RequestLimits::default, |max| RequestLimits { max_body_bytes: max as usize });
+  let limits = max_body_bytes.map_or_else(RequestLimits::default, |max| RequestLimits {
+    max_body_bytes: max as usize,
+  });
   match wire::parse_head_start_request(&method, content_type.as_deref(), body, &limits) {
     Ok(req) => WireHeadStartRequest {
       status: 0,
@@ -67,11 +84,19 @@ pub fn wire_parse_head_start_request(
       chat_id: Some(req.chat_id().to_owned()),
       messages_json: Some(req.head_start_messages_json().to_owned()),
     },
-    Err(err) => WireHeadStartRequest { status: err.status, error: Some(err.message), chat_id: None, messages_json: None },
+    Err(err) => WireHeadStartRequest {
+      status: err.status,
+      error: Some(err.message),
+      chat_id: None,
+      messages_json: None,
+    },
   }
 }
 
-fn raw_field<'a>(fields: &'a serde_json::Map<String, serde_json::Value>, key: &str) -> Option<Box<RawValue>> {
+fn raw_field(
+  fields: &serde_json::Map<String, serde_json::Value>,
+  key: &str,
+) -> Option<Box<RawValue>> {
   let value = fields.get(key)?;
   let mut out = Vec::new();
   wire::jsjson::write_js_value(&mut out, value);
@@ -84,23 +109,49 @@ fn raw_field<'a>(fields: &'a serde_json::Map<String, serde_json::Value>, key: &s
 /// `{"kind":"detached","chatId","messages","metadata"?}` (startHeadStart) or
 /// `{"kind":"preload","chatId","clientData"?,"metadata"?}`.
 #[napi]
-pub fn wire_create_session_body(options_json: String, descriptor_json: String, request_body: Option<&[u8]>) -> Result<Buffer> {
-  let opts = CreateSessionOptions::from_json(options_json.as_bytes(), |name| std::env::var(name).ok()).map_err(to_js_error)?;
-  let descriptor: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&descriptor_json)
-    .map_err(|e| Error::new(Status::InvalidArg, format!("400 descriptor is not a JSON object: {e}")))?;
-  let chat_id = descriptor.get("chatId").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+pub fn wire_create_session_body(
+  options_json: String,
+  descriptor_json: String,
+  request_body: Option<&[u8]>,
+) -> Result<Buffer> {
+  let opts =
+    CreateSessionOptions::from_json(options_json.as_bytes(), |name| std::env::var(name).ok())
+      .map_err(to_js_error)?;
+  let descriptor: serde_json::Map<String, serde_json::Value> =
+    serde_json::from_str(&descriptor_json).map_err(|e| {
+      Error::new(
+        Status::InvalidArg,
+        format!("400 descriptor is not a JSON object: {e}"),
+      )
+    })?;
+  let chat_id = descriptor
+    .get("chatId")
+    .and_then(|v| v.as_str())
+    .unwrap_or_default()
+    .to_owned();
   let body = match descriptor.get("kind").and_then(|v| v.as_str()) {
     Some("headStart") => {
-      let body = request_body.ok_or_else(|| Error::new(Status::InvalidArg, "400 request body required"))?;
-      let req = wire::parse_head_start_request("POST", Some("application/json"), body, &RequestLimits::default())
-        .map_err(to_js_error)?;
+      let body =
+        request_body.ok_or_else(|| Error::new(Status::InvalidArg, "400 request body required"))?;
+      let req = wire::parse_head_start_request(
+        "POST",
+        Some("application/json"),
+        body,
+        &RequestLimits::default(),
+      )
+      .map_err(to_js_error)?;
       wire::create_session_body(SessionPayload::HeadStart(&req), &opts)
     }
     Some("detached") => {
-      let messages = raw_field(&descriptor, "messages").map_or_else(|| "[]".to_owned(), |r| r.get().to_owned());
+      let messages =
+        raw_field(&descriptor, "messages").map_or_else(|| "[]".to_owned(), |r| r.get().to_owned());
       let metadata = raw_field(&descriptor, "metadata");
-      let req = HeadStartRequest::detached(&chat_id, messages.as_bytes(), metadata.as_ref().map(|m| m.get().as_bytes()))
-        .map_err(to_js_error)?;
+      let req = HeadStartRequest::detached(
+        &chat_id,
+        messages.as_bytes(),
+        metadata.as_ref().map(|m| m.get().as_bytes()),
+      )
+      .map_err(to_js_error)?;
       wire::create_session_body(SessionPayload::HeadStart(&req), &opts)
     }
     Some("preload") => {
@@ -113,7 +164,12 @@ pub fn wire_create_session_body(options_json: String, descriptor_json: String, r
       };
       wire::create_session_body(payload, &opts)
     }
-    other => return Err(Error::new(Status::InvalidArg, format!("400 unknown payload kind {other:?}"))),
+    other => {
+      return Err(Error::new(
+        Status::InvalidArg,
+        format!("400 unknown payload kind {other:?}"),
+      ))
+    }
   };
   body.map(Buffer::from).map_err(to_js_error)
 }
@@ -127,6 +183,11 @@ pub fn wire_generate_id(kind: String) -> Result<String> {
     "envelope" => wire::ids::envelope_id(),
     "message" => wire::ids::generate_message_id(),
     "uuid" => wire::ids::uuid_v4(),
-    other => return Err(Error::new(Status::InvalidArg, format!("unknown id kind {other:?}"))),
+    other => {
+      return Err(Error::new(
+        Status::InvalidArg,
+        format!("unknown id kind {other:?}"),
+      ))
+    }
   })
 }

@@ -1,6 +1,6 @@
 //! The tail-following read loop behind every streaming read (Trigger SSE, S2 SSE, S2S reads):
-//! catch up in batches of ≤1000 records / ≤1 MiB, heartbeat once caught up and then every
-//! `heartbeat` while idle, and end after `wait` of idleness (the window re-arms after every
+//! catch up in batches of ≤1000 records / ≤1 MiB, heartbeat when first caught up and then every
+//! `heartbeat` without data, and end after `wait` of idleness (the window re-arms after every
 //! delivered batch, like s2-lite).
 
 use std::sync::Arc;
@@ -128,7 +128,8 @@ pub async fn follow(
         batches += 1;
       }
       idle_deadline = opts.wait.map(|w| Instant::now() + w);
-      caught_up_announced = false;
+      // Data is as good as a heartbeat; the next one is due a full period after it.
+      next_heartbeat = Instant::now() + opts.heartbeat;
       continue;
     }
     if !caught_up_announced {

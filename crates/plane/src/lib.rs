@@ -23,5 +23,6 @@ pub mod s2;
 pub mod sessions;
 pub mod sse;
 pub mod store;
+pub mod tls;
 
 pub use plane::{Plane, PlaneOptions, PlaneState};

@@ -37,10 +37,14 @@ pub struct PlaneOptions {
   pub flush_interval_ms: u64,
   /// Idle heartbeat period of streaming reads (`event: ping`, S2S heartbeat batches).
   pub heartbeat_ms: u64,
+  /// Idle wait of the session SSE route when the client sends no `Timeout-Seconds` (S2: 60).
+  pub sse_default_wait_seconds: u64,
   pub log_requests: bool,
   pub max_logged_requests: usize,
   /// Tokio worker threads of the plane's runtime.
   pub worker_threads: usize,
+  /// Serve both ports over TLS with a fresh self-signed certificate (see `cert_pem`).
+  pub tls: bool,
   pub agent: AgentScript,
   pub faults: Faults,
 }
@@ -55,9 +59,11 @@ impl Default for PlaneOptions {
       strict_auth: true,
       flush_interval_ms: 200,
       heartbeat_ms: 10_000,
+      sse_default_wait_seconds: 60,
       log_requests: true,
       max_logged_requests: 100_000,
       worker_threads: 2,
+      tls: false,
       agent: AgentScript::default(),
       faults: Faults::default(),
     }
@@ -79,6 +85,9 @@ pub struct PlaneState {
   pub strict_auth: bool,
   pub flush_interval_ms: u64,
   pub heartbeat: Duration,
+  pub sse_default_wait_seconds: u64,
+  /// PEM of the self-signed certificate when serving TLS.
+  pub cert_pem: Option<String>,
 }
 
 impl PlaneState {
@@ -112,6 +121,12 @@ impl Plane {
     s2.set_nonblocking(true)?;
     let api_addr = api.local_addr()?;
     let s2_addr = s2.local_addr()?;
+    let tls = if options.tls {
+      Some(crate::tls::self_signed(&options.host).map_err(std::io::Error::other)?)
+    } else {
+      None
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let state = Arc::new(PlaneState {
       streams: Streams::default(),
       sessions: Sessions::default(),
@@ -124,18 +139,33 @@ impl Plane {
         .unwrap_or_else(|| format!("tr_dev_{}", alnum(20))),
       s2_token: format!("s2_local_{}", alnum(24)),
       basin: "chat-headstart-local".into(),
-      s2_endpoint: format!("http://{}/v1", url_host(s2_addr)),
+      s2_endpoint: format!("{scheme}://{}/v1", url_host(s2_addr)),
       strict_auth: options.strict_auth,
       flush_interval_ms: options.flush_interval_ms,
       heartbeat: Duration::from_millis(options.heartbeat_ms.max(10)),
+      sse_default_wait_seconds: options.sse_default_wait_seconds.clamp(1, 600),
+      cert_pem: tls.as_ref().map(|t| t.cert_pem.clone()),
     });
+    let acceptor = tls.map(|t| t.acceptor);
     let cancel = CancellationToken::new();
     {
       let _guard = runtime.enter();
       let api = tokio::net::TcpListener::from_std(api)?;
       let s2 = tokio::net::TcpListener::from_std(s2)?;
-      runtime.spawn(accept_loop(api, state.clone(), Origin::Api, cancel.clone()));
-      runtime.spawn(accept_loop(s2, state.clone(), Origin::S2, cancel.clone()));
+      runtime.spawn(accept_loop(
+        api,
+        state.clone(),
+        Origin::Api,
+        acceptor.clone(),
+        cancel.clone(),
+      ));
+      runtime.spawn(accept_loop(
+        s2,
+        state.clone(),
+        Origin::S2,
+        acceptor,
+        cancel.clone(),
+      ));
     }
     Ok(Plane {
       state,
@@ -147,7 +177,12 @@ impl Plane {
   }
 
   pub fn api_url(&self) -> String {
-    format!("http://{}", url_host(self.api_addr))
+    let scheme = if self.state.cert_pem.is_some() {
+      "https"
+    } else {
+      "http"
+    };
+    format!("{scheme}://{}", url_host(self.api_addr))
   }
 
   /// Stops accepting, drops every connection and agent task, frees both ports. Blocking;
@@ -194,6 +229,7 @@ async fn accept_loop(
   listener: tokio::net::TcpListener,
   state: Arc<PlaneState>,
   origin: Origin,
+  tls: Option<tokio_rustls::TlsAcceptor>,
   cancel: CancellationToken,
 ) {
   loop {
@@ -212,33 +248,55 @@ async fn accept_loop(
     let _ = socket.set_nodelay(true);
     let state = state.clone();
     let cancel = cancel.clone();
+    let tls = tls.clone();
     tokio::spawn(async move {
-      let service = service_fn(move |req| {
-        let state = state.clone();
-        async move {
-          let resp = match origin {
-            Origin::Api => crate::api::handle(state, req).await,
-            Origin::S2 => crate::s2::handle(state, req).await,
+      match tls {
+        None => serve(socket, state, origin, cancel).await,
+        Some(acceptor) => {
+          let handshake = tokio::select! {
+            _ = cancel.cancelled() => return,
+            result = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(socket)) => result,
           };
-          Ok::<_, Infallible>(resp)
-        }
-      });
-      let mut builder = auto::Builder::new(TokioExecutor::new());
-      builder
-        .http2()
-        .initial_stream_window_size(8 * 1024 * 1024)
-        .initial_connection_window_size(16 * 1024 * 1024)
-        .max_concurrent_streams(1000);
-      let conn = builder.serve_connection(TokioIo::new(socket), service);
-      tokio::select! {
-        _ = cancel.cancelled() => {}
-        result = conn => {
-          if let Err(e) = result {
-            tracing::debug!("plane connection ended: {e}");
+          match handshake {
+            Ok(Ok(stream)) => serve(stream, state, origin, cancel).await,
+            Ok(Err(e)) => tracing::debug!("plane TLS handshake failed: {e}"),
+            Err(_) => tracing::debug!("plane TLS handshake timed out"),
           }
         }
       }
     });
+  }
+}
+
+/// Serves one connection (HTTP/1.1 or HTTP/2, sniffed) until it ends or the plane closes.
+async fn serve<I>(io: I, state: Arc<PlaneState>, origin: Origin, cancel: CancellationToken)
+where
+  I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+  let service = service_fn(move |req| {
+    let state = state.clone();
+    async move {
+      let resp = match origin {
+        Origin::Api => crate::api::handle(state, req).await,
+        Origin::S2 => crate::s2::handle(state, req).await,
+      };
+      Ok::<_, Infallible>(resp)
+    }
+  });
+  let mut builder = auto::Builder::new(TokioExecutor::new());
+  builder
+    .http2()
+    .initial_stream_window_size(8 * 1024 * 1024)
+    .initial_connection_window_size(16 * 1024 * 1024)
+    .max_concurrent_streams(1000);
+  let conn = builder.serve_connection(TokioIo::new(io), service);
+  tokio::select! {
+    _ = cancel.cancelled() => {}
+    result = conn => {
+      if let Err(e) = result {
+        tracing::debug!("plane connection ended: {e}");
+      }
+    }
   }
 }
 

@@ -254,6 +254,26 @@ impl SseParser {
       let line_part = &rest[..pos];
       if self.line.is_empty() {
         self.check_line(line_part.len())?;
+        // Fast path for the common `data: …` + blank line, both inside this chunk, with
+        // nothing else pending in the block: dispatch straight from the chunk, no copying.
+        if self.data.is_empty() {
+          if let (Some(value), Some((blank_len, ends_in_cr))) = (
+            line_part.strip_prefix(b"data:"),
+            blank_line_len(&rest[next..]),
+          ) {
+            let value = strip_one_space(value);
+            self.check_block(value.len() + 1)?;
+            self.commit_last_event_id();
+            self.emit_event(value, sink);
+            #[cfg(test)]
+            {
+              self.scanned += blank_len;
+            }
+            self.pending_cr = ends_in_cr;
+            rest = &rest[next + blank_len..];
+            continue;
+          }
+        }
         self.process_line(line_part, sink)?;
       } else {
         self.check_line(self.line.len() + line_part.len())?;
@@ -374,22 +394,38 @@ impl SseParser {
     Ok(())
   }
 
+  /// Step 1 of dispatch (done even when nothing is dispatched): the last event ID string
+  /// takes the buffer's value.
+  fn commit_last_event_id(&mut self) {
+    if self.block_has_id {
+      self.last_event_id.clear();
+      self.last_event_id.push_str(&self.id_buffer);
+    }
+  }
+
+  /// A blank line: dispatch the block (if it has data) and start a new one.
   fn dispatch<F>(&mut self, sink: &mut F)
   where
     F: FnMut(SseItem<'_>),
   {
-    if self.block_has_id {
-      // Step 1 of dispatch, done even when nothing is dispatched.
-      self.last_event_id.clear();
-      self.last_event_id.push_str(&self.id_buffer);
-    }
+    self.commit_last_event_id();
     if self.data.is_empty() {
       self.event_type.clear();
       self.block_has_id = false;
       return;
     }
+    let mut data = std::mem::take(&mut self.data);
     // The data buffer always ends with the LF pushed after its last value.
-    let data_bytes = &self.data[..self.data.len() - 1];
+    self.emit_event(&data[..data.len() - 1], sink);
+    data.clear();
+    self.data = data;
+  }
+
+  /// Hands one event with the given data to the sink and clears the block state.
+  fn emit_event<F>(&mut self, data_bytes: &[u8], sink: &mut F)
+  where
+    F: FnMut(SseItem<'_>),
+  {
     let data = match std::str::from_utf8(data_bytes) {
       Ok(text) => text,
       Err(_) => lossy_into(&mut self.scratch, data_bytes),
@@ -417,9 +453,20 @@ impl SseParser {
       id,
       last_event_id: &self.last_event_id,
     });
-    self.data.clear();
     self.event_type.clear();
     self.block_has_id = false;
+  }
+}
+
+/// If `bytes` starts with a line terminator (an empty line), its length and whether it is a CR
+/// that ends the chunk (so an LF starting the next chunk must be swallowed).
+fn blank_line_len(bytes: &[u8]) -> Option<(usize, bool)> {
+  match bytes {
+    [b'\n', ..] => Some((1, false)),
+    [b'\r', b'\n', ..] => Some((2, false)),
+    [b'\r'] => Some((1, true)),
+    [b'\r', ..] => Some((1, false)),
+    _ => None,
   }
 }
 

@@ -441,6 +441,23 @@ fn c23_empty_chunks_and_long_lines_over_many_chunks_stay_linear() {
     parser.feed(piece, &mut |_| {}).unwrap();
   }
   assert_eq!(parser.scanned, input.len());
+
+  // Many small events (the no-copy fast path and the buffered path): still one look per byte.
+  let tokens: String = (0..2000)
+    .map(|i| format!("data: {{\"type\":\"text-delta\",\"delta\":\"{i}\"}}\n\n"))
+    .collect();
+  for size in [tokens.len(), 4096, 7, 1] {
+    let mut parser = SseParser::new(BIG);
+    let mut events = 0;
+    for piece in tokens.as_bytes().chunks(size) {
+      parser.feed(piece, &mut |_| events += 1).unwrap();
+    }
+    assert_eq!(
+      (events, parser.scanned),
+      (2000, tokens.len()),
+      "chunks of {size}"
+    );
+  }
 }
 
 #[test]

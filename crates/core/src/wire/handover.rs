@@ -11,8 +11,7 @@
 
 use std::collections::HashSet;
 
-use indexmap::IndexMap;
-use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::jsjson::write_js_string;
@@ -67,69 +66,196 @@ pub(crate) fn raw_truthy(raw: &RawValue) -> bool {
   }
 }
 
-/// Only the fields the reshape looks at; everything else is skipped by serde.
-#[derive(Deserialize)]
-struct PartHead<'a> {
-  #[serde(rename = "type", borrow, default)]
+/// What the reshape needs from one JSON value of the messages array or of a `content` array:
+/// `role`/`type`, `content`/`toolCallId` as raw JSON (last occurrence wins, like `JSON.parse`).
+/// Anything that is not an object yields empty fields. One serde pass, no allocation per key.
+#[derive(Default)]
+struct Fields<'a> {
+  /// `role` of a message, `type` of a part.
   kind: Option<&'a RawValue>,
-  #[serde(rename = "toolCallId", borrow, default)]
-  tool_call_id: Option<&'a RawValue>,
+  /// `content` of a message, `toolCallId` of a part.
+  payload: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
-struct MessageHead<'a> {
-  #[serde(borrow, default)]
-  role: Option<&'a RawValue>,
-  #[serde(borrow, default)]
-  content: Option<&'a RawValue>,
+struct FieldsSeed {
+  kind_key: &'static str,
+  payload_key: &'static str,
 }
 
-fn parse_array(json: &[u8]) -> Result<Vec<&RawValue>, WireError> {
-  serde_json::from_slice(json)
-    .map_err(|e| internal(format!("response messages must be a JSON array: {e}")))
-}
+impl<'de> DeserializeSeed<'de> for FieldsSeed {
+  type Value = Fields<'de>;
 
-fn parts_of(content: Option<&RawValue>) -> Option<Vec<&RawValue>> {
-  let content = content?;
-  if !content.get().starts_with('[') {
-    return None;
+  fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    deserializer.deserialize_any(FieldsVisitor(self))
   }
-  serde_json::from_str(content.get()).ok()
 }
 
-fn parse_head<'a, T: Deserialize<'a>>(raw: &'a RawValue) -> Option<T> {
-  if !raw.get().starts_with('{') {
-    return None;
+struct FieldsVisitor(FieldsSeed);
+
+/// Which of the two wanted keys a map key is, decided without allocating (escaped keys included).
+struct KeySeed<'s>(&'s FieldsSeed);
+
+enum Key {
+  Kind,
+  Payload,
+  Other,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+  type Value = Key;
+
+  fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key, D::Error> {
+    deserializer.deserialize_str(self)
   }
-  serde_json::from_str(raw.get()).ok()
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+  type Value = Key;
+
+  fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+    f.write_str("an object key")
+  }
+
+  fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+    Ok(if key == self.0.kind_key {
+      Key::Kind
+    } else if key == self.0.payload_key {
+      Key::Payload
+    } else {
+      Key::Other
+    })
+  }
+}
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+  type Value = Fields<'de>;
+
+  fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+    f.write_str("any JSON value")
+  }
+
+  fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    let mut fields = Fields::default();
+    while let Some(key) = map.next_key_seed(KeySeed(&self.0))? {
+      match key {
+        Key::Kind => fields.kind = Some(map.next_value()?),
+        Key::Payload => fields.payload = Some(map.next_value()?),
+        Key::Other => {
+          map.next_value::<IgnoredAny>()?;
+        }
+      }
+    }
+    Ok(fields)
+  }
+
+  fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(Fields::default())
+  }
+
+  fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+    Ok(Fields::default())
+  }
+  fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+    Ok(Fields::default())
+  }
+  fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+    Ok(Fields::default())
+  }
+  fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+    Ok(Fields::default())
+  }
+  fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+    Ok(Fields::default())
+  }
+  fn visit_unit<E>(self) -> Result<Self::Value, E> {
+    Ok(Fields::default())
+  }
+}
+
+/// A JSON array whose elements are read with `seed` (all of them, in order).
+struct ArraySeed {
+  kind_key: &'static str,
+  payload_key: &'static str,
+}
+
+impl<'de> DeserializeSeed<'de> for ArraySeed {
+  type Value = Vec<Fields<'de>>;
+
+  fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    deserializer.deserialize_seq(self)
+  }
+}
+
+impl<'de> Visitor<'de> for ArraySeed {
+  type Value = Vec<Fields<'de>>;
+
+  fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+    f.write_str("a JSON array")
+  }
+
+  fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    let mut items = Vec::new();
+    while let Some(item) = seq.next_element_seed(FieldsSeed {
+      kind_key: self.kind_key,
+      payload_key: self.payload_key,
+    })? {
+      items.push(item);
+    }
+    Ok(items)
+  }
+}
+
+fn read_array<'a>(
+  text: &'a str,
+  kind_key: &'static str,
+  payload_key: &'static str,
+) -> Result<Vec<Fields<'a>>, serde_json::Error> {
+  let mut deserializer = serde_json::Deserializer::from_str(text);
+  let items = ArraySeed {
+    kind_key,
+    payload_key,
+  }
+  .deserialize(&mut deserializer)?;
+  deserializer.end()?;
+  Ok(items)
+}
+
+/// `(type, toolCallId)` of each part of a `content` array; `None` when `content` is not an array.
+fn parts_of<'a>(content: Option<&'a RawValue>) -> Option<Vec<Fields<'a>>> {
+  let content = content.filter(|c| c.get().starts_with('['))?;
+  read_array(content.get(), "type", "toolCallId").ok()
+}
+
+fn messages_of(json: &[u8]) -> Result<(&str, Vec<Fields<'_>>), WireError> {
+  let text = std::str::from_utf8(json)
+    .map_err(|e| internal(format!("response messages must be a JSON array: {e}")))?;
+  let messages = read_array(text, "role", "content")
+    .map_err(|e| internal(format!("response messages must be a JSON array: {e}")))?;
+  Ok((text, messages))
 }
 
 /// §8.4: for every assistant `tool-call` without a matching `tool-result`, append a
 /// `tool-approval-request` to that assistant message's content, and append one `role:"tool"`
 /// message approving them all (it must stay last: the AI SDK only scans the last message).
 pub fn reshape_for_handover_resume(response_messages_json: &[u8]) -> Result<Vec<u8>, WireError> {
-  let messages = parse_array(response_messages_json)?;
-  let mut out = Vec::with_capacity(response_messages_json.len() + 256);
-  reshape_into(&mut out, &messages, response_messages_json)?;
+  let (text, messages) = messages_of(response_messages_json)?;
+  let mut out = Vec::with_capacity(text.len() + 256);
+  reshape_into(&mut out, text, &messages);
   Ok(out)
 }
 
-fn reshape_into(
-  out: &mut Vec<u8>,
-  messages: &[&RawValue],
-  original: &[u8],
-) -> Result<(), WireError> {
+/// Writes the reshaped array. The output is the input text with insertions: approval requests
+/// just before the closing bracket of each affected `content`, and the approving tool message
+/// before the closing bracket of the array; every original byte is kept.
+fn reshape_into(out: &mut Vec<u8>, text: &str, messages: &[Fields<'_>]) {
   // Pass 1: tool calls that already have a result.
   let mut completed: HashSet<&str> = HashSet::new();
-  let heads: Vec<Option<MessageHead<'_>>> = messages.iter().map(|m| parse_head(m)).collect();
-  for head in heads.iter().flatten() {
-    if !head.role.is_some_and(|r| raw_is_str(r, "tool")) {
-      continue;
-    }
-    for part in parts_of(head.content).unwrap_or_default() {
-      if let Some(part) = parse_head::<PartHead<'_>>(part) {
+  for message in messages {
+    if message.kind.is_some_and(|r| raw_is_str(r, "tool")) {
+      for part in parts_of(message.payload).unwrap_or_default() {
         if part.kind.is_some_and(|k| raw_is_str(k, "tool-result")) {
-          if let Some(id) = part.tool_call_id.filter(|id| raw_truthy(id)) {
+          if let Some(id) = part.payload.filter(|id| raw_truthy(id)) {
             completed.insert(id.get());
           }
         }
@@ -137,82 +263,67 @@ fn reshape_into(
     }
   }
 
-  // Pass 2: which assistant messages gain approval requests, and for which call ids.
-  let mut pending_per_message: Vec<Vec<&RawValue>> = Vec::with_capacity(messages.len());
-  let mut any_pending = false;
-  for head in &heads {
-    let mut pending = Vec::new();
-    if let Some(head) = head
-      .as_ref()
-      .filter(|h| h.role.is_some_and(|r| raw_is_str(r, "assistant")))
-    {
-      for part in parts_of(head.content).unwrap_or_default() {
-        if let Some(part) = parse_head::<PartHead<'_>>(part) {
-          if part.kind.is_some_and(|k| raw_is_str(k, "tool-call")) {
-            if let Some(id) = part
-              .tool_call_id
-              .filter(|id| raw_truthy(id) && !completed.contains(id.get()))
-            {
-              pending.push(id);
-            }
-          }
-        }
-      }
-    }
-    any_pending |= !pending.is_empty();
-    pending_per_message.push(pending);
-  }
-  if !any_pending {
-    // Nothing to approve: the reference's copy serializes to the same text.
-    out.extend_from_slice(original);
-    return Ok(());
-  }
-
-  let mut approval_number = 0usize;
-  out.push(b'[');
-  for (index, (message, pending)) in messages.iter().zip(&pending_per_message).enumerate() {
-    if index > 0 {
-      out.push(b',');
-    }
-    if pending.is_empty() {
-      out.extend_from_slice(message.get().as_bytes());
+  // Pass 2: insertion points (offset of an assistant content's closing bracket) and call ids.
+  let mut insertions: Vec<(usize, bool, Vec<&RawValue>)> = Vec::new();
+  for message in messages {
+    if !message.kind.is_some_and(|r| raw_is_str(r, "assistant")) {
       continue;
     }
-    // `{...message, content: [...content, ...approvalRequests]}`: same keys, same order.
-    let fields: IndexMap<String, &RawValue> = serde_json::from_str(message.get())
-      .map_err(|e| internal(format!("response message is not a JSON object: {e}")))?;
-    out.push(b'{');
-    for (i, (key, value)) in fields.iter().enumerate() {
-      if i > 0 {
+    let Some(content) = message.payload else {
+      continue;
+    };
+    let Some(parts) = parts_of(Some(content)) else {
+      continue;
+    };
+    let pending: Vec<&RawValue> = parts
+      .iter()
+      .filter(|p| p.kind.is_some_and(|k| raw_is_str(k, "tool-call")))
+      .filter_map(|p| {
+        p.payload
+          .filter(|id| raw_truthy(id) && !completed.contains(id.get()))
+      })
+      .collect();
+    if !pending.is_empty() {
+      // `content` borrows from `text`: its closing bracket's offset in the input.
+      let close =
+        content.get().as_ptr() as usize - text.as_ptr() as usize + content.get().len() - 1;
+      insertions.push((close, !parts.is_empty(), pending));
+    }
+  }
+  let trimmed = text.trim_end_matches([' ', '\t', '\n', '\r']);
+  if insertions.is_empty() {
+    // Nothing to approve: the reference's copy serializes to the same text.
+    out.extend_from_slice(
+      trimmed
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .as_bytes(),
+    );
+    return;
+  }
+
+  let bytes = text.as_bytes();
+  let start = text.len() - text.trim_start_matches([' ', '\t', '\n', '\r']).len();
+  let mut copied = start;
+  let mut approval_number = 0usize;
+  for (close, has_parts, pending) in &insertions {
+    out.extend_from_slice(&bytes[copied..*close]);
+    copied = *close;
+    for (n, id) in pending.iter().enumerate() {
+      if n > 0 || *has_parts {
         out.push(b',');
       }
-      write_js_string(out, key);
-      out.push(b':');
-      if key != "content" {
-        out.extend_from_slice(value.get().as_bytes());
-        continue;
-      }
-      let content = value.get();
-      // Re-open the array: everything before the closing bracket, then the new parts.
-      let inner = content[1..content.len() - 1].trim_matches([' ', '\t', '\n', '\r']);
-      out.push(b'[');
-      out.extend_from_slice(inner.as_bytes());
-      for (n, id) in pending.iter().enumerate() {
-        if n > 0 || !inner.is_empty() {
-          out.push(b',');
-        }
-        approval_number += 1;
-        out.extend_from_slice(br#"{"type":"tool-approval-request","approvalId":""#);
-        out.extend_from_slice(APPROVAL_ID_PREFIX.as_bytes());
-        out.extend_from_slice(approval_number.to_string().as_bytes());
-        out.extend_from_slice(br#"","toolCallId":"#);
-        out.extend_from_slice(id.get().as_bytes());
-        out.push(b'}');
-      }
-      out.push(b']');
+      approval_number += 1;
+      out.extend_from_slice(br#"{"type":"tool-approval-request","approvalId":""#);
+      out.extend_from_slice(APPROVAL_ID_PREFIX.as_bytes());
+      out.extend_from_slice(approval_number.to_string().as_bytes());
+      out.extend_from_slice(br#"","toolCallId":"#);
+      out.extend_from_slice(id.get().as_bytes());
+      out.push(b'}');
     }
-    out.push(b'}');
   }
+  // The array's own closing bracket is the last byte of the trimmed text.
+  let array_close = trimmed.len() - 1;
+  out.extend_from_slice(&bytes[copied..array_close]);
   out.extend_from_slice(br#",{"role":"tool","content":["#);
   for n in 1..=approval_number {
     if n > 1 {
@@ -224,7 +335,6 @@ fn reshape_into(
     out.extend_from_slice(br#"","approved":true}"#);
   }
   out.extend_from_slice(b"]}]");
-  Ok(())
 }
 
 /// The `handover` record: `{"kind":"handover","partialAssistantMessage":…,"messageId":…,"isFinal":…}`.
@@ -235,13 +345,13 @@ pub fn handover_body(
   message_id: &str,
   is_final: bool,
 ) -> Result<Vec<u8>, WireError> {
-  let messages = parse_array(response_messages_json)?;
-  let mut out = Vec::with_capacity(response_messages_json.len() + 128 + message_id.len());
+  let (text, messages) = messages_of(response_messages_json)?;
+  let mut out = Vec::with_capacity(text.len() + 128 + message_id.len());
   out.extend_from_slice(br#"{"kind":"handover","partialAssistantMessage":"#);
   if is_final {
-    out.extend_from_slice(response_messages_json.trim_ascii());
+    out.extend_from_slice(text.trim_matches([' ', '\t', '\n', '\r']).as_bytes());
   } else {
-    reshape_into(&mut out, &messages, response_messages_json.trim_ascii())?;
+    reshape_into(&mut out, text, &messages);
   }
   out.extend_from_slice(br#","messageId":"#);
   write_js_string(&mut out, message_id);
@@ -342,6 +452,33 @@ mod tests {
     );
     let got = reshape(&json);
     assert!(got.starts_with(r#"[null,{"role":"assistant","content":"text"},{"role":"tool","content":null},{"role":"assistant","content":[null,7,"#));
+    assert!(got.ends_with(r#"{"role":"tool","content":[{"type":"tool-approval-response","approvalId":"handover-approval-1","approved":true}]}]"#));
+  }
+
+  #[test]
+  fn pretty_printed_input_is_spliced_into_valid_json() {
+    let json = format!(
+      "  [\n  {{ \"role\" : \"assistant\", \"content\" : [ {CALL_1} , {CALL_2}\n ] }} ,\n 1 ]\n"
+    );
+    let got = reshape(&json);
+    let value: serde_json::Value = serde_json::from_str(&got).unwrap();
+    let compact = reshape(
+      &serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&json).unwrap()).unwrap(),
+    );
+    assert_eq!(
+      value,
+      serde_json::from_str::<serde_json::Value>(&compact).unwrap()
+    );
+    assert_eq!(value[2]["content"][1]["approvalId"], "handover-approval-2");
+    assert_eq!(value[0]["content"][3]["toolCallId"], "call_2");
+  }
+
+  #[test]
+  fn escaped_keys_and_repeated_keys_follow_json_parse() {
+    // `\u0072ole` is `role`; the last `content` wins.
+    let json = format!(r#"[{{"\u0072ole":"assistant","content":[],"content":[{CALL_1}]}}]"#);
+    let got = reshape(&json);
+    assert!(got.contains(r#""toolCallId":"call_1"}]}"#), "{got}");
     assert!(got.ends_with(r#"{"role":"tool","content":[{"type":"tool-approval-response","approvalId":"handover-approval-1","approved":true}]}]"#));
   }
 

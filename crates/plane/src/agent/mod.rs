@@ -3,8 +3,9 @@
 //! - in a `handover-prepare` run waits (up to `idleTimeoutInSeconds`) for `handover` /
 //!   `handover-skip`: skip → exits writing nothing; `isFinal: true` → only the turn-complete
 //!   control record; `isFinal: false` → the tool outputs and step 2, then turn-complete;
-//! - afterwards (and in any other run) answers each `message` record with a text turn,
-//!   until `.in` has been idle for `idleTimeoutInSeconds`.
+//! - afterwards (and in any other run) answers each `message` record with a text turn (and a
+//!   later `handover`, from a re-POSTed head start, like the first), until `.in` has been idle
+//!   for `idleTimeoutInSeconds`.
 //!
 //! It writes to the same in-memory streams S2 clients use, with the same semantics.
 
@@ -168,6 +169,9 @@ async fn run(
         agent.handover(&record, &input).await
       }
       (false, "message") => agent.message(&record, &input).await,
+      // A head start re-POSTed for a chat whose run is still alive (e.g. after a page reload):
+      // the live run answers that handover too instead of leaving phase 2 to time out.
+      (false, "handover") => agent.handover(&record, &input).await,
       // `stop` / `message` do not satisfy the handover wait; other kinds are not ours.
       _ => Next::Continue,
     };
@@ -195,8 +199,8 @@ fn parse_in_record(record: &Record) -> Option<Value> {
 }
 
 impl Agent {
-  async fn plan(&self, input: Value) -> Result<TurnPlan, String> {
-    let Some(hook) = self.state.hook.clone() else {
+  async fn plan(&self, script: &AgentScript, input: Value) -> Result<TurnPlan, String> {
+    let Some(hook) = self.state.hook.clone().filter(|_| script.use_hook) else {
       return Ok(TurnPlan::default());
     };
     let answer = hook.on_turn(input.to_string()).await?;
@@ -250,7 +254,7 @@ impl Agent {
       .map(|c| json!({"toolCallId": c.tool_call_id, "toolName": c.tool_name, "input": c.input}))
       .collect::<Vec<_>>());
     hook_input["partialAssistantMessage"] = partial;
-    let plan = self.plan(hook_input).await;
+    let plan = self.plan(&script, hook_input).await;
     let silent = plan
       .as_ref()
       .ok()
@@ -278,7 +282,7 @@ impl Agent {
     let mut hook_input = self.hook_input("message", record, &message_id);
     hook_input["message"] = payload.get("message").cloned().unwrap_or(Value::Null);
     hook_input["payload"] = payload;
-    let plan = self.plan(hook_input).await;
+    let plan = self.plan(&script, hook_input).await;
     if plan
       .as_ref()
       .ok()

@@ -30,6 +30,9 @@ pub struct AgentScript {
   pub upgrade_required: bool,
   /// Put a fresh `public-access-token` header on turn-complete records.
   pub refresh_token: bool,
+  /// Ask the registered hook for each turn's plan (set by the JS wrapper when `onTurn` exists,
+  /// so turns without a hook never cross into JS).
+  pub use_hook: bool,
 }
 
 impl Default for AgentScript {
@@ -46,6 +49,7 @@ impl Default for AgentScript {
       legacy_turn_complete: false,
       upgrade_required: false,
       refresh_token: true,
+      use_hook: false,
     }
   }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::{should_retry, Ctx};
+use super::{should_retry, Ctx, Principal};
 use crate::http::{api_error, json, Resp};
 use crate::sessions::{NewSession, Upsert};
 
@@ -20,8 +20,11 @@ const MACHINES: &[&str] = &[
 ];
 
 pub async fn create(ctx: Ctx) -> Resp {
-  if let Err(resp) = ctx.authenticate() {
-    return resp;
+  // Creating sessions (and triggering runs) takes the environment's secret key.
+  match ctx.authenticate() {
+    Ok(Principal::SecretKey) => {}
+    Ok(Principal::PublicToken) => return api_error(401, "Invalid or Missing API key"),
+    Err(resp) => return resp,
   }
   let fault = ctx.state.faults.take_create_session();
   if let Some(fault) = &fault {

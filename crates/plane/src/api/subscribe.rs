@@ -13,8 +13,6 @@ use crate::http::{api_error, channel_body, Resp};
 use crate::sse::{batch_event, done_event, error_event, ping_event, Format, Progress};
 use crate::store::Stream;
 
-const DEFAULT_WAIT_SECONDS: u64 = 60;
-
 /// `Last-Event-ID: N` (anything after a `-` ignored; non-numeric = absent) → first seq to read.
 pub fn start_after_last_event_id(header: Option<&str>) -> u64 {
   header
@@ -23,9 +21,9 @@ pub fn start_after_last_event_id(header: Option<&str>) -> u64 {
     .map_or(0, |n| n.saturating_add(1))
 }
 
-pub fn parse_timeout_seconds(header: Option<&str>) -> Result<u64, String> {
+pub fn parse_timeout_seconds(header: Option<&str>, default: u64) -> Result<u64, String> {
   match header.map(str::trim) {
-    None => Ok(DEFAULT_WAIT_SECONDS),
+    None => Ok(default),
     Some(v) => match v.parse::<u64>() {
       Ok(n) if (1..=600).contains(&n) => Ok(n),
       _ => Err(format!(
@@ -52,7 +50,10 @@ pub async fn subscribe(ctx: Ctx, target: Target<'_>) -> Resp {
     Ok(v) => v,
     Err(resp) => return resp,
   };
-  let mut wait = match parse_timeout_seconds(ctx.header("timeout-seconds")) {
+  let mut wait = match parse_timeout_seconds(
+    ctx.header("timeout-seconds"),
+    ctx.state.sse_default_wait_seconds,
+  ) {
     Ok(w) => w,
     Err(message) => return api_error(400, &message),
   };
@@ -138,11 +139,11 @@ mod tests {
 
   #[test]
   fn timeout_seconds_range() {
-    assert_eq!(parse_timeout_seconds(None), Ok(60));
-    assert_eq!(parse_timeout_seconds(Some("120")), Ok(120));
-    assert!(parse_timeout_seconds(Some("0")).is_err());
-    assert!(parse_timeout_seconds(Some("601")).is_err());
-    assert!(parse_timeout_seconds(Some("1.5")).is_err());
+    assert_eq!(parse_timeout_seconds(None, 60), Ok(60));
+    assert_eq!(parse_timeout_seconds(Some("120"), 60), Ok(120));
+    assert!(parse_timeout_seconds(Some("0"), 60).is_err());
+    assert!(parse_timeout_seconds(Some("601"), 60).is_err());
+    assert!(parse_timeout_seconds(Some("1.5"), 60).is_err());
   }
 
   #[test]
