@@ -659,13 +659,13 @@ export const chat = {
    */
   async startHeadStart(opts) {
     const engine = engineFor(opts, { withSessionTags: true })
-    const payload = {
-      chatId: opts.chatId,
-      trigger: 'handover-prepare',
-      headStartMessages: opts.messages,
-      ...(opts.metadata !== undefined ? { metadata: opts.metadata } : {}),
-    }
-    const opened = JSON.parse(engine.native.open('POST', 'application/json', Buffer.from(JSON.stringify(payload))))
+    const opened = JSON.parse(
+      engine.native.openDetached(
+        String(opts.chatId),
+        Buffer.from(JSON.stringify(opts.messages ?? [])),
+        opts.metadata !== undefined ? Buffer.from(JSON.stringify(opts.metadata)) : null,
+      ),
+    )
     if (!opened.ok) throw new Error(JSON.parse(opened.body).error)
     const modelMessages = await convertToModelMessages(opened.messages)
     const state = new TurnState(engine, opened, { idleTimeoutInSeconds: idleSeconds(opts), detached: true })

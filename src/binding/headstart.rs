@@ -165,10 +165,45 @@ fn invalid(msg: impl Into<String>) -> Error {
   Error::new(Status::InvalidArg, msg.into())
 }
 
+impl HeadStartEngine {
+  fn register(
+    &mut self,
+    parsed: std::result::Result<HeadStartRequest, chat_headstart_core::wire::WireError>,
+  ) -> String {
+    match parsed {
+      Err(e) => format!(
+        "{{\"ok\":false,\"status\":{},\"body\":{}}}",
+        e.status,
+        json_str(&String::from_utf8_lossy(&e.json_body()))
+      ),
+      Ok(request) => {
+        self.next_turn = self.next_turn.wrapping_add(1).max(1);
+        let turn = self.next_turn;
+        let message_id = generate_message_id();
+        let out = format!(
+          "{{\"ok\":true,\"turn\":{turn},\"chatId\":{},\"messageId\":\"{message_id}\",\"messages\":{}}}",
+          json_str(request.chat_id()),
+          request.head_start_messages_json()
+        );
+        self.opened.insert(
+          turn,
+          OpenTurn {
+            request,
+            message_id,
+          },
+        );
+        out
+      }
+    }
+  }
+}
+
 #[napi]
 impl HeadStartEngine {
   /// `config` is JSON (see `lib/chat.js`); `notify(turn, kind, bytes, text)` receives every
   /// asynchronous result of every turn of this engine.
+  // The callback type is spelled inline so the generated typings name its four arguments.
+  #[allow(clippy::type_complexity)]
   #[napi(constructor)]
   pub fn new(
     config: String,
@@ -233,31 +268,21 @@ impl HeadStartEngine {
   /// Nothing is sent anywhere yet.
   #[napi]
   pub fn open(&mut self, method: String, content_type: Option<String>, body: &[u8]) -> String {
-    match parse_head_start_request(&method, content_type.as_deref(), body, &self.limits) {
-      Err(e) => format!(
-        "{{\"ok\":false,\"status\":{},\"body\":{}}}",
-        e.status,
-        json_str(&String::from_utf8_lossy(&e.json_body()))
-      ),
-      Ok(request) => {
-        self.next_turn = self.next_turn.wrapping_add(1).max(1);
-        let turn = self.next_turn;
-        let message_id = generate_message_id();
-        let out = format!(
-          "{{\"ok\":true,\"turn\":{turn},\"chatId\":{},\"messageId\":\"{message_id}\",\"messages\":{}}}",
-          json_str(request.chat_id()),
-          request.head_start_messages_json()
-        );
-        self.opened.insert(
-          turn,
-          OpenTurn {
-            request,
-            message_id,
-          },
-        );
-        out
-      }
-    }
+    let parsed = parse_head_start_request(&method, content_type.as_deref(), body, &self.limits);
+    self.register(parsed)
+  }
+
+  /// `chat.startHeadStart`: the request built from server-side arguments (no body size cap).
+  /// `messages` / `metadata` are `JSON.stringify` output. Same result shape as `open`.
+  #[napi]
+  pub fn open_detached(
+    &mut self,
+    chat_id: String,
+    messages: &[u8],
+    metadata: Option<&[u8]>,
+  ) -> String {
+    let parsed = HeadStartRequest::detached(&chat_id, messages, metadata);
+    self.register(parsed)
   }
 
   /// Starts createSession for an opened turn (concurrently with JS calling `run()`).

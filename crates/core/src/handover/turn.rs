@@ -279,6 +279,7 @@ async fn run_turn(
     ));
   }
 
+  let mut early_subscription = None;
   let handover = match &end {
     Step1End::Finished {
       finish_reason,
@@ -287,12 +288,26 @@ async fn run_turn(
       let is_final = finish_reason != "tool-calls";
       match handover_body(messages_json.as_bytes(), &params.message_id, is_final) {
         Ok(body) => {
+          // The phase-2 read opens while the handover append is in flight (it only waits for
+          // records after our last acked seq, which only the agent can write), saving one
+          // control-plane round trip. It starts a moment after the append so the API sees the
+          // handover first, and is dropped (before it is sent, normally) if the append fails.
+          if !params.detached {
+            early_subscription = Some(start_subscription(
+              &api,
+              &chat_id,
+              outcome.last_acked_seq,
+              &opts,
+              EARLY_SUBSCRIBE_DELAY,
+            ));
+          }
           match api
             .append_input(&chat_id, Bytes::from(body), &part_id())
             .await
           {
             Ok(()) => true,
             Err(e) => {
+              early_subscription = None;
               sink.warn(format!(
                 "[chat.handover] handover append failed (chatId {chat_id:?}): {e}"
               ));
@@ -336,6 +351,7 @@ async fn run_turn(
     api,
     chat_id,
     outcome.last_acked_seq,
+    early_subscription,
     &opts,
     sink.as_ref(),
   )
@@ -348,6 +364,7 @@ async fn phase_two(
   api: Arc<TriggerApi>,
   chat_id: String,
   resume_after: Option<u64>,
+  mut early: Option<Subscription>,
   opts: &TurnOptions,
   sink: &dyn TurnSink,
 ) {
@@ -363,15 +380,10 @@ async fn phase_two(
   let mut cursor = resume_after;
 
   'subscribe: loop {
-    let (tx, mut rx) = mpsc::channel(2);
-    let task = tokio::spawn(subscribe_session_out(
-      api.clone(),
-      chat_id.clone(),
-      cursor,
-      tx,
-      opts.subscription.clone(),
-    ));
-    let _abort_on_exit = AbortOnDrop(task);
+    let (mut rx, _abort_on_exit) = match early.take() {
+      Some(sub) => sub,
+      None => start_subscription(&api, &chat_id, cursor, opts, Duration::ZERO),
+    };
     loop {
       // Backpressure: while the browser side is full, stop reading upstream.
       while shared.paused.load(Ordering::Acquire) && !*cancel.borrow() {
@@ -460,6 +472,29 @@ async fn phase_two(
       }
     }
   }
+}
+
+/// Delay between sending the handover append and opening the phase-2 read.
+const EARLY_SUBSCRIBE_DELAY: Duration = Duration::from_millis(15);
+
+type Subscription = (mpsc::Receiver<SubscriptionEvent>, AbortOnDrop);
+
+fn start_subscription(
+  api: &Arc<TriggerApi>,
+  chat_id: &str,
+  after: Option<u64>,
+  opts: &TurnOptions,
+  delay: Duration,
+) -> Subscription {
+  let (tx, rx) = mpsc::channel(2);
+  let (api, chat_id, sub_opts) = (api.clone(), chat_id.to_string(), opts.subscription.clone());
+  let task = tokio::spawn(async move {
+    if !delay.is_zero() {
+      tokio::time::sleep(delay).await;
+    }
+    subscribe_session_out(api, chat_id, after, tx, sub_opts).await
+  });
+  (rx, AbortOnDrop(task))
 }
 
 struct AbortOnDrop(tokio::task::JoinHandle<()>);

@@ -60,6 +60,12 @@ pub fn last_seq_of_batch(data: &str) -> Option<u64> {
     .map(|r| r.seq_num)
 }
 
+/// The last seq of an S2 batch event from its `id: <last_seq>,<count>,<bytes>`.
+pub fn seq_from_event_id(id: Option<&str>) -> Option<u64> {
+  let id = id?;
+  id.split(',').next()?.parse().ok()
+}
+
 /// Runs the subscription until the consumer goes away (the channel closes), the body ends
 /// cleanly, or a terminal status arrives. Each reconnect resumes after the last seq seen.
 pub async fn subscribe_session_out(
@@ -106,19 +112,26 @@ pub async fn subscribe_session_out(
               };
               let mut batches = Vec::new();
               let mut server_error = false;
+              let mut last_seq = None;
               let fed = parser.feed(&data, &mut |item: SseItem<'_>| match item {
                 SseItem::Event {
                   event: "batch",
                   data,
+                  id,
                   ..
-                } => batches.push(data.to_string()),
+                } => {
+                  // S2 puts `<last_seq>,<count>,<bytes>` in the event id: the cursor without a
+                  // second parse of the batch (fallback: read it from the records).
+                  last_seq = seq_from_event_id(id)
+                    .or_else(|| last_seq_of_batch(data))
+                    .or(last_seq);
+                  batches.push(data.to_string());
+                }
                 SseItem::Event { event: "error", .. } => server_error = true,
                 _ => {}
               });
-              for b in &batches {
-                if let Some(seq) = last_seq_of_batch(b) {
-                  last_event_id = Some(seq);
-                }
+              if last_seq.is_some() {
+                last_event_id = last_seq;
               }
               if !batches.is_empty()
                 && events
@@ -179,6 +192,14 @@ pub async fn subscribe_session_out(
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn seq_from_the_s2_event_id() {
+    assert_eq!(seq_from_event_id(Some("12,3,456")), Some(12));
+    assert_eq!(seq_from_event_id(Some("7")), Some(7));
+    assert_eq!(seq_from_event_id(Some("x,1")), None);
+    assert_eq!(seq_from_event_id(None), None);
+  }
 
   #[test]
   fn last_seq_of_a_batch() {
