@@ -2,7 +2,6 @@
 // each area of the API lives in its own module under lib/.
 export { nativeVersion } from './lib/version.js'
 export { createSseParser } from './lib/sse.js'
-export { startDevPlane } from './lib/plane.js'
 export { toNodeListener, FastResponse } from './lib/node-listener.js'
 export { chat } from './lib/chat.js'
 export { startDevPlane } from './lib/plane.js'
