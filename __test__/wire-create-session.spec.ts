@@ -8,11 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { chat } from '@trigger.dev/sdk/chat-server'
 import { chat as agentChat } from '@trigger.dev/sdk/ai'
 
-import type * as Binding from '../binding.d.ts'
-// @ts-expect-error lib/native.js is plain JS; its value is the generated binding typed below.
-import { native as untypedNative } from '../lib/native.js'
-
-const native = untypedNative as typeof Binding
+import { native } from '../lib/native.js'
 
 const SKEW_ENV = ['TRIGGER_EXTERNAL_DEPLOYMENT_ID', 'TRIGGER_AUTOMATIC_SKEW_VERSION_PROTECTION', 'GITHUB_SHA', 'VERCEL_GIT_COMMIT_SHA']
 for (const name of SKEW_ENV) delete process.env[name]

@@ -13,11 +13,7 @@ import {
   slimSubmitMessageForWire,
   upsertIncomingMessage,
 } from '../index.js'
-import type * as Binding from '../binding.d.ts'
-// @ts-expect-error lib/native.js is plain JS; its value is the generated binding typed below.
-import { native as untypedNative } from '../lib/native.js'
-
-const native = untypedNative as typeof Binding
+import { native } from '../lib/native.js'
 
 const require = createRequire(import.meta.url)
 // The reference module that defines the helpers (the package's `exports` map hides it, so load

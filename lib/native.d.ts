@@ -1,2 +1,5 @@
-/** The private generated napi-rs loader (binding.cjs). Not public API: for lib/ modules and tests. */
-export declare const native: Record<string, any>
+// The private generated napi-rs loader (binding.cjs, typed by the generated binding.d.ts).
+// Not public API: for lib/ modules and tests.
+import type * as Binding from '../binding.d.ts'
+
+export declare const native: typeof Binding
