@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod retry;
 pub mod s2;
+pub mod s2_proto;
 pub mod subscribe;
 
 pub use api::{ApiError, CreatedSession, S2Credentials, TriggerApi};

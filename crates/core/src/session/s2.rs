@@ -6,61 +6,13 @@
 use super::api::{encode_uri_component, S2Credentials};
 use super::http::{ChannelBody, S2Client};
 use super::retry::{s2_backoff, s2_status_is_retryable, S2_MAX_ATTEMPTS};
+pub use super::s2_proto::{AppendAck, AppendInput, AppendRecord, Header, StreamPosition};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{HeaderValue, Method, Request};
 use http_body_util::BodyExt;
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-// ---------------------------------------------------------------------------------------------
-// Protobuf messages (package s2.v1), derived by hand.
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct Header {
-  #[prost(bytes = "vec", tag = "1")]
-  pub name: Vec<u8>,
-  #[prost(bytes = "vec", tag = "2")]
-  pub value: Vec<u8>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct AppendRecord {
-  #[prost(uint64, optional, tag = "1")]
-  pub timestamp: Option<u64>,
-  #[prost(message, repeated, tag = "2")]
-  pub headers: Vec<Header>,
-  #[prost(bytes = "bytes", tag = "3")]
-  pub body: Bytes,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct AppendInput {
-  #[prost(message, repeated, tag = "1")]
-  pub records: Vec<AppendRecord>,
-  #[prost(uint64, optional, tag = "2")]
-  pub match_seq_num: Option<u64>,
-  #[prost(string, optional, tag = "3")]
-  pub fencing_token: Option<String>,
-}
-
-#[derive(Clone, Copy, PartialEq, prost::Message)]
-pub struct StreamPosition {
-  #[prost(uint64, tag = "1")]
-  pub seq_num: u64,
-  #[prost(uint64, tag = "2")]
-  pub timestamp: u64,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-pub struct AppendAck {
-  #[prost(message, optional, tag = "1")]
-  pub start: Option<StreamPosition>,
-  #[prost(message, optional, tag = "2")]
-  pub end: Option<StreamPosition>,
-  #[prost(message, optional, tag = "3")]
-  pub tail: Option<StreamPosition>,
-}
 
 // ---------------------------------------------------------------------------------------------
 // Endpoint resolution (§3.2).
