@@ -145,6 +145,22 @@ export interface LoggedRequest {
   /** Body as UTF-8 text ("" for streaming S2S bodies). */
   body: string
   streaming: boolean
+  /** Status the plane answered with; null while the route is still working on it. */
+  status: number | null
+  /**
+   * Response body bytes handed to the HTTP connection so far (live: it grows while a stream is
+   * being read). hyper's write buffer and the kernel's socket buffers come after this point, so
+   * against a client that stops reading it stays bounded by those buffers.
+   */
+  responseBytes: number
+  /**
+   * How the response body ended; null while it is still open (a long-lived SSE / S2 read in
+   * progress). `'aborted'`: dropped unfinished — the client closed the request or its
+   * connection; `'failed'`: the body itself failed (an injected early close cut the connection).
+   */
+  responseEnd: 'complete' | 'aborted' | 'failed' | null
+  /** When the response ended, in the same clock as `timeMs`; null while open. */
+  responseEndMs: number | null
 }
 
 export interface PlaneRecord {
@@ -168,8 +184,10 @@ export interface DevPlane {
   readonly env: { TRIGGER_API_URL: string; TRIGGER_SECRET_KEY: string }
   /** Pass as `apiClient` to chat.headStart (reference or ours). */
   readonly apiClient: { baseURL: string; accessToken: string }
-  /** Every request so far, in arrival order. */
+  /** Every request so far, in arrival order (with its response's progress, see `LoggedRequest`). */
   requests(): LoggedRequest[]
+  /** The requests whose response body is still open (`responseEnd === null`): live reads. */
+  openResponses(): LoggedRequest[]
   clearRequests(): void
   setLogRequests(enabled: boolean): void
   /** Merge agent knobs (and/or swap `onTurn`); `null` restores the start options. */

@@ -38,6 +38,9 @@ export async function startDevPlane(options = {}) {
     requests() {
       return JSON.parse(handle.requestsJson())
     },
+    openResponses() {
+      return plane.requests().filter((r) => r.responseEnd === null)
+    },
     clearRequests() {
       handle.clearRequests()
     },

@@ -268,6 +268,22 @@ async fn accept_loop(
   }
 }
 
+/// Logs a request, routes it to its plane, and has the log follow the response to its end.
+async fn handle_logged(
+  state: Arc<PlaneState>,
+  origin: Origin,
+  req: http::Request<hyper::body::Incoming>,
+) -> crate::http::Resp {
+  let (parts, body) = req.into_parts();
+  let log_id = state.log.begin(origin, &parts);
+  let is_head = parts.method == http::Method::HEAD;
+  let resp = match origin {
+    Origin::Api => crate::api::handle(state.clone(), parts, body, log_id).await,
+    Origin::S2 => crate::s2::handle(state.clone(), parts, body, log_id).await,
+  };
+  state.log.track_response(log_id, is_head, resp)
+}
+
 /// Serves one connection (HTTP/1.1 or HTTP/2, sniffed) until it ends or the plane closes.
 async fn serve<I>(io: I, state: Arc<PlaneState>, origin: Origin, cancel: CancellationToken)
 where
@@ -275,13 +291,7 @@ where
 {
   let service = service_fn(move |req| {
     let state = state.clone();
-    async move {
-      let resp = match origin {
-        Origin::Api => crate::api::handle(state, req).await,
-        Origin::S2 => crate::s2::handle(state, req).await,
-      };
-      Ok::<_, Infallible>(resp)
-    }
+    async move { Ok::<_, Infallible>(handle_logged(state, origin, req).await) }
   });
   let mut builder = auto::Builder::new(TokioExecutor::new());
   builder

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request};
+use http::{HeaderValue, Method};
 use hyper::body::Incoming;
 
 use crate::http::{api_error, empty, percent_decode, read_body, ReadBodyError, Resp};
-use crate::log::Origin;
+use crate::log::LogId;
 use crate::plane::PlaneState;
 use crate::sessions::Session;
 
@@ -39,9 +39,13 @@ pub(crate) struct Ctx {
   pub body: Bytes,
 }
 
-pub async fn handle(state: Arc<PlaneState>, req: Request<Incoming>) -> Resp {
-  let (parts, body) = req.into_parts();
-  let log_id = state.log.begin(Origin::Api, &parts);
+/// Answers one request; the caller logged it as `log_id` and follows the response.
+pub async fn handle(
+  state: Arc<PlaneState>,
+  parts: http::request::Parts,
+  body: Incoming,
+  log_id: Option<LogId>,
+) -> Resp {
   let latency = state.faults.latency_ms();
   if latency > 0 {
     tokio::time::sleep(Duration::from_millis(latency)).await;

@@ -12,11 +12,11 @@ mod read;
 
 use std::sync::Arc;
 
-use http::{Method, Request};
+use http::Method;
 use hyper::body::Incoming;
 
 use crate::http::{header_str, percent_decode, s2_error, Resp};
-use crate::log::{LogId, Origin};
+use crate::log::LogId;
 use crate::plane::PlaneState;
 
 pub(crate) struct S2Request {
@@ -27,9 +27,13 @@ pub(crate) struct S2Request {
   pub stream_name: String,
 }
 
-pub async fn handle(state: Arc<PlaneState>, req: Request<Incoming>) -> Resp {
-  let (parts, body) = req.into_parts();
-  let log_id = state.log.begin(Origin::S2, &parts);
+/// Answers one request; the caller logged it as `log_id` and follows the response.
+pub async fn handle(
+  state: Arc<PlaneState>,
+  parts: http::request::Parts,
+  body: Incoming,
+  log_id: Option<LogId>,
+) -> Resp {
   let path = parts.uri.path().to_owned();
   let rest = path.strip_prefix("/v1").unwrap_or(&path);
   let segments: Vec<&str> = rest.split('/').skip(1).collect();
