@@ -2,7 +2,11 @@
 import type { ModelMessage, StopCondition, StreamTextResult, ToolSet, UIMessage, streamText as aiStreamText } from 'ai'
 import type { FetchHandler, NodeListener, NodeListenerOptions } from './node-listener.js'
 
-/** Trigger.dev API client configuration; anything absent falls back to the environment. */
+/**
+ * Trigger.dev API client configuration. Resolved like the reference: these keys merged over the
+ * SDK's global `configure()` (when @trigger.dev/sdk is installed and it was called), then the
+ * environment for what is still absent.
+ */
 export interface HeadStartApiClient {
   /** Default `TRIGGER_API_URL`, then `https://api.trigger.dev`. */
   baseURL?: string

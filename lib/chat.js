@@ -28,7 +28,8 @@ const OWNED_OPTIONS = ['messages', 'prompt', 'stopWhen', 'abortSignal']
 export const NATIVE_BODY = Symbol.for('chat-headstart.nativeBody')
 
 // ---------------------------------------------------------------------------------------------
-// Configuration (protocol.md §2.1): option, then environment, exactly like the reference.
+// Configuration (protocol.md §2.1): option, then `configure()`, then environment, exactly like
+// the reference's apiClientManager.
 
 function env(name) {
   const v = process.env[name]
@@ -40,24 +41,49 @@ function devBranch() {
   return v && v !== 'default' ? v : undefined
 }
 
-/** Resolves base URL, credential and branch. Throws when no credential is configured. */
+/** Where @trigger.dev/core's registerGlobal keeps what the SDK's `configure()` stored. */
+const TRIGGER_GLOBALS = Symbol.for('dev.trigger.ts.api')
+
+/** The SDK's global `configure({ baseURL, accessToken, previewBranch, … })`, if it was called (no import needed). */
+function sdkConfigured() {
+  const config = globalThis[TRIGGER_GLOBALS]?.['api-client']
+  return config && typeof config === 'object' ? config : undefined
+}
+
+/**
+ * Resolves base URL, credential and branch. Throws when no credential is configured.
+ * With `apiClient` the reference runs the request in `runWithConfig({ ...configure(), ...apiClient })`
+ * (the option wins key by key, env fills the gaps); without it the `configure()` values and then
+ * the environment apply — note the credential order differs between the two, as in the reference.
+ */
 export function resolveApiConfig(apiClient) {
-  const baseURL = (apiClient?.baseURL ?? env('TRIGGER_API_URL') ?? 'https://api.trigger.dev').replace(/\/+$/, '')
-  const secretKey =
-    apiClient?.accessToken ?? apiClient?.secretKey ?? env('TRIGGER_SECRET_KEY') ?? env('TRIGGER_ACCESS_TOKEN')
+  const configured = sdkConfigured()
+  const source = apiClient ? { ...configured, ...apiClient } : configured
+  const envKey = () => env('TRIGGER_SECRET_KEY') ?? env('TRIGGER_ACCESS_TOKEN')
+  // (TRIGGER_RUN_TOKEN alone gets the reference no credential outside a task run: not read.)
+  const secretKey = apiClient
+    ? (source.accessToken ?? source.secretKey ?? envKey())
+    : (source?.secretKey ?? source?.accessToken ?? envKey())
+  const baseURL = (source?.baseURL ?? env('TRIGGER_API_URL') ?? 'https://api.trigger.dev').replace(/\/+$/, '')
   if (!secretKey) {
     throw new Error(
-      'chat-headstart: no Trigger.dev secret key. Set TRIGGER_SECRET_KEY (or pass `apiClient: { secretKey }`).',
+      'chat-headstart: no Trigger.dev secret key. Set TRIGGER_SECRET_KEY (or pass `apiClient: { secretKey }`, or call configure() of @trigger.dev/sdk).',
     )
   }
   const branch =
-    apiClient?.previewBranch ?? env('TRIGGER_PREVIEW_BRANCH') ?? env('VERCEL_GIT_COMMIT_REF') ?? devBranch()
+    source?.previewBranch ?? env('TRIGGER_PREVIEW_BRANCH') ?? env('VERCEL_GIT_COMMIT_REF') ?? devBranch()
   const v1 = ['0', 'false']
   const streamsV1 =
-    apiClient?.future?.v2RealtimeStreams === false ||
+    source?.future?.v2RealtimeStreams === false ||
     v1.includes(process.env.TRIGGER_V2_REALTIME_STREAMS) ||
     v1.includes(process.env.TRIGGER_REALTIME_STREAMS_V2)
-  return { baseURL, secretKey, branch: branch || undefined, realtimeStreamsVersion: streamsV1 ? 'v1' : 'v2' }
+  return {
+    baseURL,
+    secretKey,
+    branch: branch || undefined,
+    realtimeStreamsVersion: streamsV1 ? 'v1' : 'v2',
+    externalDeploymentId: source?.externalDeploymentId,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -126,7 +152,7 @@ function engineFor(opts, { withSessionTags }) {
     idleTimeoutInSeconds: opts.idleTimeoutInSeconds,
     triggerConfig: opts.triggerConfig,
     tags: withSessionTags ? opts.tags : undefined,
-    clientExternalDeploymentId: opts.apiClient?.externalDeploymentId,
+    clientExternalDeploymentId: api.externalDeploymentId,
   })
   const config = JSON.stringify({
     baseUrl: api.baseURL,
@@ -153,14 +179,22 @@ function engineFor(opts, { withSessionTags }) {
 // listener's native fast path — whichever consumer comes first.
 
 const PAUSE_ABOVE_BYTES = 64 * 1024
+/** Consumed phase-2 body bytes are reported to Rust in batches of at least this. */
+const REPORT_CONSUMED_EVERY = 64 * 1024
 
 class BodyPipe {
-  constructor({ onPause, onResume, onCancel }) {
+  constructor({ onPause, onResume, onCancel, onConsumed }) {
     this.onPause = onPause
     this.onResume = onResume
     this.onCancel = onCancel
+    this.onConsumed = onConsumed
     this.queue = []
     this.queued = 0
+    // Rust bounds the phase-2 bytes it has handed over and not seen consumed; the pipe mixes
+    // them with step-1 bytes, so it reports a lower bound: body bytes received minus whatever
+    // is still queued (exact once the queue is empty).
+    this.bodyReceived = 0
+    this.bodyReported = 0
     this.done = false
     this.failure = undefined
     this.consumer = undefined // 'stream' | 'native'
@@ -171,16 +205,29 @@ class BodyPipe {
     this.finishedNative = false
   }
 
-  write(bytes) {
+  /** `fromBody`: the bytes came through a body notification (phase 2), not from `push`. */
+  write(bytes, fromBody = false) {
     if (this.cancelled || this.done || bytes.byteLength === 0) return
+    if (fromBody) this.bodyReceived += bytes.byteLength
     if (this.consumer === 'native' && this.sink && !this.paused) {
       if (!this.sink.write(bytes)) this.#pause()
+      this.#reportConsumed()
       return
     }
     this.queue.push(bytes)
     this.queued += bytes.byteLength
     if (this.pendingPull) this.#deliver()
     else if (this.queued > PAUSE_ABOVE_BYTES) this.#pause()
+  }
+
+  #reportConsumed() {
+    const consumed = Math.max(0, this.bodyReceived - this.queued)
+    const unreported = consumed - this.bodyReported
+    // Reporting only in batches cannot stall Rust: its window (512 KiB) is far above a batch.
+    if (unreported >= REPORT_CONSUMED_EVERY) {
+      this.bodyReported = consumed
+      this.onConsumed(unreported)
+    }
   }
 
   end(error) {
@@ -217,9 +264,11 @@ class BodyPipe {
       this.queued -= chunk.byteLength
       if (!this.sink.write(chunk)) {
         this.#pause()
+        this.#reportConsumed()
         return
       }
     }
+    this.#reportConsumed()
     this.#resume()
     if (this.done) this.#finishNative()
   }
@@ -232,6 +281,7 @@ class BodyPipe {
       this.queued = 0
       this.pendingPull = undefined
       controller.enqueue(chunk)
+      this.#reportConsumed()
       this.#resume()
       resolve()
       return
@@ -313,6 +363,7 @@ class TurnState {
     this.pipe = new BodyPipe({
       onPause: () => engine.native.setPaused(this.turn, true),
       onResume: () => engine.native.setPaused(this.turn, false),
+      onConsumed: (bytes) => engine.native.bodyConsumed(this.turn, bytes),
       onCancel: () => this.browserGone(),
     })
     if (requestSignal) {
@@ -351,7 +402,7 @@ class TurnState {
         break
       }
       case KIND_BODY:
-        this.pipe.write(bytes)
+        this.pipe.write(bytes, true)
         break
       case KIND_DISPATCHED:
         clearTimeout(this.idleTimer)

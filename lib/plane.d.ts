@@ -197,8 +197,15 @@ export interface DevPlane {
   setFaults(faults: DevPlaneFaults | null): void
   resetFaults(): void
   sessions(): Array<{ id: string; externalId: string | null; runId: string; closed: boolean; streams: { in: string; out: string } }>
-  /** Every record of a session stream (by chatId or session id); undefined for an unknown session. */
-  records(session: string, io?: 'in' | 'out', options?: { channel?: string }): { records: PlaneRecord[]; tail: { seq_num: number; timestamp: number } } | undefined
+  /**
+   * The records of a session stream (by chatId or session id), all of them or those from seq
+   * `fromSeq` on (past the tail: none, just the tail — a cheap poll); undefined for an unknown session.
+   */
+  records(
+    session: string,
+    io?: 'in' | 'out',
+    options?: { channel?: string; fromSeq?: number },
+  ): { records: PlaneRecord[]; tail: { seq_num: number; timestamp: number } } | undefined
   /** Stops every task and frees both ports. Idempotent. */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>

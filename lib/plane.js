@@ -70,8 +70,8 @@ export async function startDevPlane(options = {}) {
     sessions() {
       return JSON.parse(handle.sessionsJson())
     },
-    records(session, io = 'out', { channel } = {}) {
-      const json = handle.recordsJson(session, io, channel ?? null)
+    records(session, io = 'out', { channel, fromSeq } = {}) {
+      const json = handle.recordsJson(session, io, channel ?? null, fromSeq ?? null)
       return json == null ? undefined : JSON.parse(json)
     },
     close() {

@@ -444,6 +444,15 @@ impl HeadStartEngine {
     }
   }
 
+  /// The response consumer took `bytes` more of the phase-2 body (reported in batches); phase 2
+  /// keeps at most `BODY_WINDOW_BYTES` unconsumed.
+  #[napi]
+  pub fn body_consumed(&self, turn: u32, bytes: u32) {
+    if let Some(t) = self.turns.get(&turn) {
+      t.body_consumed(bytes as usize);
+    }
+  }
+
   /// Forgets a turn (after its `end` notification, or an opened turn that never began).
   #[napi]
   pub fn release(&mut self, turn: u32) {

@@ -122,11 +122,14 @@ impl DevPlane {
     session: String,
     io: String,
     channel: Option<String>,
+    from_seq: Option<i64>,
   ) -> Option<String> {
-    self
-      .plane
-      .state
-      .session_records_json(&session, channel.as_deref(), &io)
+    self.plane.state.session_records_json(
+      &session,
+      channel.as_deref(),
+      &io,
+      from_seq.unwrap_or(0).max(0) as u64,
+    )
   }
 
   /// Stops every task and frees both ports (idempotent).

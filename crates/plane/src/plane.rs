@@ -331,19 +331,20 @@ impl PlaneState {
     serde_json::Value::Array(sessions).to_string()
   }
 
-  /// Every record of a session stream (`None` for an unknown session) as
+  /// The records of a session stream from seq `from` on (`None` for an unknown session) as
   /// `{"records":[{seq_num,timestamp,headers?,body?}],"tail":…}`.
   pub fn session_records_json(
     &self,
     session: &str,
     channel: Option<&str>,
     io: &str,
+    from: u64,
   ) -> Option<String> {
     let session = self.sessions.resolve(session)?;
     let stream = self
       .streams
       .get_or_create(&session.stream_name(channel, io));
-    let read = stream.read(0, usize::MAX, usize::MAX);
+    let read = stream.read(from, usize::MAX, usize::MAX);
     Some(crate::sse::batch_json(
       &read.records,
       Some(read.tail),

@@ -86,8 +86,15 @@ struct Shared {
   cancel: watch::Sender<bool>,
   paused: AtomicBool,
   resumed: Notify,
+  /// Phase-2 body bytes handed to the sink that the consumer has not reported as taken yet
+  /// (`body_consumed`): the pause signal arrives late, this bounds what is in flight meanwhile.
+  unconsumed_body: AtomicUsize,
   tee_buffer_max: usize,
 }
+
+/// Phase 2 stops reading `session.out` while more than this many body bytes sit unconsumed
+/// between the sink and the browser (notification queue, JS pipe).
+pub const BODY_WINDOW_BYTES: usize = 512 * 1024;
 
 /// Handle JS holds for one turn.
 #[derive(Clone)]
@@ -126,6 +133,7 @@ impl Turn {
       cancel,
       paused: AtomicBool::new(false),
       resumed: Notify::new(),
+      unconsumed_body: AtomicUsize::new(0),
       tee_buffer_max: opts.tee_buffer_max,
     });
     let turn = Turn {
@@ -207,6 +215,34 @@ impl Turn {
     if !paused {
       self.shared.resumed.notify_waiters();
     }
+  }
+
+  /// The consumer took `bytes` of the bodies handed to `TurnSink::body` (reported in batches).
+  pub fn body_consumed(&self, bytes: usize) {
+    let before = self
+      .shared
+      .unconsumed_body
+      .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+        Some(n.saturating_sub(bytes))
+      })
+      .unwrap_or(0);
+    if before.saturating_sub(bytes) <= BODY_WINDOW_BYTES {
+      self.shared.resumed.notify_waiters();
+    }
+  }
+}
+
+impl Shared {
+  fn emit_body(&self, sink: &dyn TurnSink, bytes: Vec<u8>) {
+    self
+      .unconsumed_body
+      .fetch_add(bytes.len(), Ordering::AcqRel);
+    sink.body(bytes);
+  }
+
+  fn must_wait_for_consumer(&self) -> bool {
+    self.paused.load(Ordering::Acquire)
+      || self.unconsumed_body.load(Ordering::Acquire) > BODY_WINDOW_BYTES
   }
 }
 
@@ -386,15 +422,21 @@ async fn phase_two(
     };
     loop {
       // Backpressure: while the browser side is full, stop reading upstream.
-      while shared.paused.load(Ordering::Acquire) && !*cancel.borrow() {
+      let mut waited = false;
+      while shared.must_wait_for_consumer() && !*cancel.borrow() {
         let resumed = shared.resumed.notified();
-        if !shared.paused.load(Ordering::Acquire) {
+        if !shared.must_wait_for_consumer() {
           break;
         }
+        waited = true;
         tokio::select! {
           _ = resumed => {}
           _ = cancel.changed() => {}
         }
+      }
+      // A stalled browser is not a silent agent: the handover timeout counts from here.
+      if waited {
+        deadline = deadline.max(Instant::now() + opts.handover_timeout);
       }
       let event = tokio::select! {
         _ = cancel.wait_for(|c| *c) => return,
@@ -405,11 +447,11 @@ async fn phase_two(
             opts.handover_timeout.as_secs()
           ));
           splicer.write_session_state(&mut out);
-          sink.body(out);
+          shared.emit_body(sink, out);
           return;
         }
         _ = keep_alive.tick(), if opts.keep_alive.is_some() => {
-          sink.body(KEEP_ALIVE_FRAME.to_vec());
+          shared.emit_body(sink, KEEP_ALIVE_FRAME.to_vec());
           continue;
         }
         ev = rx.recv() => ev,
@@ -436,11 +478,11 @@ async fn phase_two(
           }
           if complete {
             splicer.write_session_state(&mut out);
-            sink.body(out);
+            shared.emit_body(sink, out);
             return;
           }
           if !out.is_empty() {
-            sink.body(out);
+            shared.emit_body(sink, out);
             keep_alive.reset();
           }
         }
@@ -463,7 +505,7 @@ async fn phase_two(
             ),
           );
           splicer.write_session_state(&mut out);
-          sink.body(out);
+          shared.emit_body(sink, out);
           sink.warn(format!(
             "[chat.handover] session.out subscription failed (chatId {chat_id:?}): {e}"
           ));
