@@ -160,14 +160,38 @@ export function stallingModel(parts: unknown[]) {
   } as any)
 }
 
-/** Reads an SSE response incrementally, calling `onFrame` per `data:` frame; resolves at EOF or abort. */
-export async function readFrames(res: Response, onFrame: (frame: string) => void): Promise<void> {
+/**
+ * Reads an SSE response incrementally, calling `onFrame` per `data:` frame; resolves at EOF or
+ * when `signal` (the fetch's own) aborts, and throws if the body neither ends nor is aborted
+ * within `timeoutMs`.
+ *
+ * It stops reading on abort instead of waiting for the read to reject: Node 22's undici
+ * (6.x, nodejs/undici#4089) never settles a pending read when the abort lands after the whole
+ * body arrived but before the reader consumed its end — the §10.5 spec hung that way whenever
+ * the handler finished the turn just as the browser aborted.
+ */
+export async function readFrames(
+  res: Response,
+  onFrame: (frame: string) => void,
+  { signal, timeoutMs = 30_000 }: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<void> {
   const reader = res.body!.getReader()
   const decoder = new TextDecoder()
   let buffer = ''
+  let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
+  const stopped = new Promise<'aborted' | 'timeout'>((resolve) => {
+    onAbort = () => resolve('aborted')
+    signal?.addEventListener('abort', onAbort, { once: true })
+    timer = setTimeout(() => resolve('timeout'), timeoutMs)
+  })
   try {
     for (;;) {
-      const { value, done } = await reader.read()
+      if (signal?.aborted) break
+      const next = await Promise.race([reader.read(), stopped])
+      if (next === 'aborted') break
+      if (next === 'timeout') throw new Error(`the SSE body neither ended nor was aborted within ${timeoutMs} ms`)
+      const { value, done } = next
       if (done) break
       buffer += decoder.decode(value, { stream: true })
       let idx
@@ -179,6 +203,10 @@ export async function readFrames(res: Response, onFrame: (frame: string) => void
     }
   } catch (error: any) {
     if (error?.name !== 'AbortError') throw error
+  } finally {
+    clearTimeout(timer)
+    if (onAbort) signal?.removeEventListener('abort', onAbort)
+    reader.cancel().catch(() => {})
   }
 }
 

@@ -182,10 +182,14 @@ test('§10.4 browser aborts during step 1: handover-skip, the agent writes nothi
     signal: abort.signal,
   })
   const frames: string[] = []
-  await readFrames(res, (f) => {
-    frames.push(f)
-    if (JSON.parse(f).type === 'text-start') abort.abort()
-  })
+  await readFrames(
+    res,
+    (f) => {
+      frames.push(f)
+      if (JSON.parse(f).type === 'text-start') abort.abort()
+    },
+    { signal: abort.signal },
+  )
   t.deepEqual(normaliseIds(frames), [
     '{"type":"start","messageId":"<M>"}',
     '{"type":"start-step"}',
@@ -315,7 +319,9 @@ for (const [name, fault] of [
 }
 
 test('§10.5 browser aborts during phase 2: the agent still finishes the turn on session.out', async (t) => {
-  const plane = await startDevPlane({ agent: { ...weatherAgent, bootDelayMs: 300 } })
+  // The agent boots slowly enough that the abort always lands before its step 2, even on a
+  // loaded box (with 300 ms the reference sometimes finished the turn first).
+  const plane = await startDevPlane({ agent: { ...weatherAgent, bootDelayMs: 1500 } })
   const server = await referenceServer(plane, () => mockModel(oneToolCall))
   t.teardown(async () => {
     await server.close()
@@ -330,10 +336,14 @@ test('§10.5 browser aborts during phase 2: the agent still finishes the turn on
   })
   const frames: string[] = []
   const subscribed = () => plane.requests().some((r) => r.method === 'GET' && r.path.endsWith('/chat-5/out'))
-  await readFrames(res, (f) => {
-    frames.push(f)
-    if (JSON.parse(f).type === 'finish') void waitFor(subscribed).then(() => abort.abort())
-  })
+  await readFrames(
+    res,
+    (f) => {
+      frames.push(f)
+      if (JSON.parse(f).type === 'finish') void waitFor(subscribed).then(() => abort.abort())
+    },
+    { signal: abort.signal },
+  )
   t.is(frames.length, 10, 'phase 1 only')
   const finished = () =>
     plane.records('chat-5', 'out')!.records.some((r) => r.headers?.some(([n, v]) => n === 'trigger-control' && v === 'turn-complete'))
