@@ -16,6 +16,7 @@ use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
 
+use crate::follow::Event;
 use crate::store::{Position, Record};
 
 /// How bodies and header bytes are rendered in JSON (`s2-format` header).
@@ -136,6 +137,31 @@ pub fn error_event(message: &str) -> Bytes {
 
 pub fn done_event() -> Bytes {
   Bytes::from_static(b"data: [DONE]\n\n")
+}
+
+/// One followed event as its S2 SSE frame (shared by the Trigger API's subscription route and the
+/// S2 plane's SSE read).
+pub fn event_frame(event: Event<'_>, format: Format, progress: &mut Progress) -> Bytes {
+  match event {
+    Event::Batch { records, tail } => batch_event(records, tail, format, progress),
+    Event::Heartbeat { timestamp, tail } => ping_event(timestamp, tail),
+    Event::Done => done_event(),
+    Event::Error(message) => error_event(message),
+  }
+}
+
+/// The response headers S2 sends with an SSE read.
+pub fn insert_sse_headers(headers: &mut http::HeaderMap) {
+  use http::HeaderValue;
+  headers.insert(
+    "content-type",
+    HeaderValue::from_static("text/event-stream"),
+  );
+  headers.insert(
+    "cache-control",
+    HeaderValue::from_static("no-cache, no-transform"),
+  );
+  headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
 }
 
 #[cfg(test)]

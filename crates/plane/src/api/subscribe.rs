@@ -8,9 +8,9 @@ use http::{HeaderValue, Response};
 
 use super::streams::Target;
 use super::Ctx;
-use crate::follow::{follow, Event, Failure, FollowOptions};
+use crate::follow::{follow, Failure, FollowOptions};
 use crate::http::{api_error, channel_body, Resp};
-use crate::sse::{batch_event, done_event, error_event, ping_event, Format, Progress};
+use crate::sse::{event_frame, insert_sse_headers, Format, Progress};
 use crate::store::Stream;
 
 /// `Last-Event-ID: N` (anything after a `-` ignored; non-numeric = absent) → first seq to read.
@@ -97,26 +97,13 @@ pub async fn subscribe(ctx: Ctx, target: Target<'_>) -> Resp {
   tokio::spawn(async move {
     let mut progress = Progress::default();
     follow(stream, opts, tx, move |event| {
-      Some(match event {
-        Event::Batch { records, tail } => batch_event(records, tail, Format::Raw, &mut progress),
-        Event::Heartbeat { timestamp, tail } => ping_event(timestamp, tail),
-        Event::Done => done_event(),
-        Event::Error(message) => error_event(message),
-      })
+      Some(event_frame(event, Format::Raw, &mut progress))
     })
     .await;
   });
   let mut resp = Response::new(body);
   let h = resp.headers_mut();
-  h.insert(
-    "content-type",
-    HeaderValue::from_static("text/event-stream"),
-  );
-  h.insert(
-    "cache-control",
-    HeaderValue::from_static("no-cache, no-transform"),
-  );
-  h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+  insert_sse_headers(h);
   h.insert("x-stream-version", HeaderValue::from_static("v2"));
   if is_settled {
     h.insert("x-session-settled", HeaderValue::from_static("true"));

@@ -12,7 +12,7 @@ use super::proto::ReadBatch;
 use super::S2Request;
 use crate::follow::{follow, Event, FollowOptions};
 use crate::http::{channel_body, header_str, json, query_pairs, response, s2_error, Resp};
-use crate::sse::{batch_event, batch_json, done_event, error_event, ping_event, Format, Progress};
+use crate::sse::{batch_json, event_frame, insert_sse_headers, Format, Progress};
 use crate::store::{Stream, MAX_BATCH_METERED_BYTES, MAX_BATCH_RECORDS};
 
 #[derive(Default, Debug, PartialEq)]
@@ -150,25 +150,12 @@ pub async fn read(req: S2Request) -> Resp {
       tokio::spawn(async move {
         let mut progress = Progress::default();
         follow(stream, opts, tx, move |event| {
-          Some(match event {
-            Event::Batch { records, tail } => batch_event(records, tail, format, &mut progress),
-            Event::Heartbeat { timestamp, tail } => ping_event(timestamp, tail),
-            Event::Done => done_event(),
-            Event::Error(message) => error_event(message),
-          })
+          Some(event_frame(event, format, &mut progress))
         })
         .await;
       });
       let h = resp.headers_mut();
-      h.insert(
-        "content-type",
-        HeaderValue::from_static("text/event-stream"),
-      );
-      h.insert(
-        "cache-control",
-        HeaderValue::from_static("no-cache, no-transform"),
-      );
-      h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+      insert_sse_headers(h);
     }
     return resp;
   }
