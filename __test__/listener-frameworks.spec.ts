@@ -8,15 +8,7 @@ import type { Server } from 'node:http'
 import { toNodeListener } from '../index.js'
 import type { NodeListener } from '../index.js'
 import { listen, sleep, until, settled, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
-
-// Untyped dev dependencies (no @types installed): loaded through a string so TypeScript sees `any`.
-const load = (name: string): Promise<any> => import(name)
-const express = (await load('express')).default
-const Fastify = (await load('fastify')).default
-const Koa = (await load('koa')).default
-const Router = (await load('@koa/router')).default
-const bodyParser = (await load('koa-bodyparser')).default
-const { serve: honoServe } = await load('@hono/node-server')
+import { express, Fastify, honoServe, Koa, koaBodyParser as bodyParser, Router } from './frameworks.helpers.ts'
 
 /** Observations the handlers record, per server. */
 interface Probe {
