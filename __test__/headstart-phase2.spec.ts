@@ -41,7 +41,7 @@ function turnComplete(plane: DevPlane, chatId: string) {
  * §10.5 with a slow agent: the browser leaves after the first step-2 text delta. Returns how
  * long the handler's `session.out` read stayed open after the abort, and the reads opened.
  */
-async function abortDuringPhaseTwo(kind: 'ref' | 'ours', plane: DevPlane, chatId: string) {
+async function abortDuringPhaseTwo(kind: 'ref' | 'ours', plane: DevPlane, planeEpoch: number, chatId: string) {
   const server = await mount(kind, plane)
   try {
     let abortedAt = 0
@@ -53,7 +53,8 @@ async function abortDuringPhaseTwo(kind: 'ref' | 'ours', plane: DevPlane, chatId
       },
     })
     const closed = await eventually(() => outReads(plane, chatId).find((r) => r.responseEnd !== null), 10_000)
-    const closedAfterMs = performance.now() - abortedAt
+    // On the plane's clock (not when this poll noticed): `responseEndMs` counts from the plane's start.
+    const closedAfterMs = planeEpoch + closed!.responseEndMs! - abortedAt
     // The agent keeps writing after the abort and finishes the turn unobserved (§6.6).
     await eventually(() => turnComplete(plane, chatId), 15_000)
     await delay(500)
@@ -66,11 +67,14 @@ async function abortDuringPhaseTwo(kind: 'ref' | 'ours', plane: DevPlane, chatId
 test('§10.5 browser aborts while the agent writes slowly: the upstream read closes within 1 s, no read after it', async (t) => {
   // 24 step-2 deltas, one append every 150 ms: the agent is still writing when the browser leaves.
   const deltas = Array.from({ length: 24 }, (_, i) => `d${i} `)
+  // The plane's clock starts inside startDevPlane: taking its start as the call's start can only
+  // overstate the measured delay (by the start-up time).
+  const planeEpoch = performance.now()
   const plane = await startDevPlane({ agent: { text: deltas, recordDelayMs: 150 } })
   t.teardown(() => plane.close())
 
-  const ours = await abortDuringPhaseTwo('ours', plane, 'p2-abort-ours')
-  const ref = await abortDuringPhaseTwo('ref', plane, 'p2-abort-ref')
+  const ours = await abortDuringPhaseTwo('ours', plane, planeEpoch, 'p2-abort-ours')
+  const ref = await abortDuringPhaseTwo('ref', plane, planeEpoch, 'p2-abort-ref')
 
   for (const [name, run] of [
     ['ours', ours],
