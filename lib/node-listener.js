@@ -225,13 +225,19 @@ function preParsedBody(incoming, contentType) {
   return { bytes: Buffer.from(String(body)) }
 }
 
-/** Reads the rest of an IncomingMessage into one Buffer from 'data' events (no web stream). */
-function readIncoming(incoming) {
+/**
+ * Reads the rest of an IncomingMessage into one Buffer from 'data' events (no web stream) and
+ * resolves with `transform(buffer)`: json() / text() settle in the same promise instead of
+ * chaining another one (one microtask less on every small request).
+ */
+function readIncoming(incoming, transform) {
   return new Promise((resolve, reject) => {
-    const chunks = []
+    let first
+    let chunks
     let size = 0
     const onData = (chunk) => {
-      chunks.push(chunk)
+      if (first === undefined) first = chunk
+      else (chunks ??= [first]).push(chunk)
       size += chunk.length
     }
     const cleanup = () => {
@@ -242,7 +248,13 @@ function readIncoming(incoming) {
     }
     const onEnd = () => {
       // The message is finished: its remaining listeners go away with it ('close' checks readableEnded).
-      resolve(chunks.length === 1 ? chunks[0] : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, size))
+      const buf = chunks !== undefined ? Buffer.concat(chunks, size) : (first ?? EMPTY)
+      if (transform === undefined) return resolve(buf)
+      try {
+        resolve(transform(buf))
+      } catch (err) {
+        reject(err)
+      }
     }
     const onError = (err) => {
       cleanup()
@@ -364,6 +376,9 @@ function firstToken(value) {
   return (comma === -1 ? s : s.slice(0, comma)).trim()
 }
 
+/** The last Host value that passed HOST_RE: most servers see one Host, so the regex runs once. */
+let lastValidHost
+
 function buildUrl(incoming, trustProxy) {
   const headers = incoming.headers
   let path = typeof incoming.originalUrl === 'string' ? incoming.originalUrl : incoming.url
@@ -390,7 +405,10 @@ function buildUrl(incoming, trustProxy) {
     if (fwdHost) host = fwdHost
   }
   if (host === undefined || host === '') host = 'localhost'
-  else if (!HOST_RE.test(host)) throw new BadRequestError('invalid Host header')
+  else if (host !== lastValidHost) {
+    if (!HOST_RE.test(host)) throw new BadRequestError('invalid Host header')
+    lastValidHost = host
+  }
   return `${proto}://${host}${path}`
 }
 
@@ -490,30 +508,32 @@ class NodeRequest {
    * The body as one Buffer, read from 'data' events (or what a body parser left). Plain promise
    * chains rather than async functions: the small-JSON path is a few promises shorter.
    */
-  _bytes() {
+  /** The body bytes through `transform` (applied in the same promise), or the bytes themselves. */
+  _bytes(transform) {
     try {
       if (this._bodyUsed) throw bodyUnusableError()
       if (this._bodyStream) {
         if (this._bodyStream.locked) throw bodyUnusableError()
         this._bodyUsed = true
-        return readWebStream(this._bodyStream)
+        const read = readWebStream(this._bodyStream)
+        return transform === undefined ? read : read.then(transform)
       }
       this._bodyUsed = true
-      if (!hasBodyMethod(this._method)) return Promise.resolve(EMPTY)
+      if (!hasBodyMethod(this._method)) return Promise.resolve(transform === undefined ? EMPTY : transform(EMPTY))
       const incoming = this._incoming
       if (streamAlreadyConsumed(incoming)) {
         const pre = preParsedBody(incoming, this.headers.get('content-type'))
         if (!pre) throw bodyConsumedError()
-        return Promise.resolve(pre.bytes)
+        return Promise.resolve(transform === undefined ? pre.bytes : transform(pre.bytes))
       }
-      return readIncoming(incoming)
+      return readIncoming(incoming, transform)
     } catch (err) {
       return Promise.reject(err)
     }
   }
   text() {
     if (this._native) return this._native.text()
-    return this._bytes().then(bufferToText)
+    return this._bytes(bufferToText)
   }
   json() {
     if (this._native) return this._native.json()
@@ -525,7 +545,7 @@ class NodeRequest {
         return Promise.resolve(pre.value)
       }
     }
-    return this._bytes().then(parseJsonBuffer)
+    return this._bytes(parseJsonBuffer)
   }
   arrayBuffer() {
     if (this._native) return this._native.arrayBuffer()
@@ -656,23 +676,24 @@ defineDelegates(FastResponse.prototype, Response.prototype, RESPONSE_INTERNAL_SY
 /** Flattens Headers (or a HeadersInit) into Node's raw [name, value, …] array; notes a few headers. */
 function collectHeaders(headersLike, info, h2) {
   const flat = []
-  const add = (name, value) => {
-    if (h2 && H2_FORBIDDEN_HEADERS.has(name)) return
-    if (name === 'content-type') info.contentType = value
-    else if (name === 'content-length') info.hasContentLength = true
-    else if (name === 'cache-control') info.cacheControlIndex = flat.length + 1
-    flat.push(name, value)
-  }
   if (headersLike === undefined || headersLike === null) return flat
   if (headersLike instanceof Headers) {
     // Headers iteration yields each Set-Cookie separately; other names arrive combined (Fetch spec).
-    for (const [name, value] of headersLike) add(name, value)
+    for (const [name, value] of headersLike) addHeader(flat, info, h2, name, value)
   } else if (Array.isArray(headersLike)) {
-    for (const [name, value] of headersLike) add(String(name).toLowerCase(), String(value))
+    for (const [name, value] of headersLike) addHeader(flat, info, h2, String(name).toLowerCase(), String(value))
   } else {
-    for (const name of Object.keys(headersLike)) add(name.toLowerCase(), String(headersLike[name]))
+    for (const name of Object.keys(headersLike)) addHeader(flat, info, h2, name.toLowerCase(), String(headersLike[name]))
   }
   return flat
+}
+
+function addHeader(flat, info, h2, name, value) {
+  if (h2 && H2_FORBIDDEN_HEADERS.has(name)) return
+  if (name === 'content-type') info.contentType = value
+  else if (name === 'content-length') info.hasContentLength = true
+  else if (name === 'cache-control') info.cacheControlIndex = flat.length + 1
+  flat.push(name, value)
 }
 
 function isEventStream(contentType) {

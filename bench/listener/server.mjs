@@ -212,6 +212,7 @@ process.on('message', (msg) => {
     process.send({
       type: 'stats',
       cpuMicros: cpu.user + cpu.system,
+      wallMicros: Number(process.hrtime.bigint() / 1000n),
       rss: process.memoryUsage().rss,
       maxRSS: process.resourceUsage().maxRSS * 1024,
       stallPulled,
