@@ -1,8 +1,12 @@
 // Node ↔ Web-Fetch listener benchmark (protocol: /work/shared/docs/adapters.md §3).
 //
 //   npm run bench -- listener [--rounds 3] [--duration 3] [--stream-duration 2] [--warmup 1] [--connections 32]
-//                             [--adapters ours,raw,…] [--workloads json,sse,upload,stall] [--no-pump] [--nice -10]
+//                             [--adapters ours,raw,…] [--workloads json,sse,upload,stall] [--pipeline 8]
+//                             [--no-cpu] [--no-pump] [--nice -10]
 //
+// After the wrk tables it runs cpu.mjs (server-thread CPU per request in one process, the number
+// to trust on a shared box: wrk's req/s also moves with whoever else uses the client's core —
+// see the "server busy" column) and pump.mjs (in-process cost of the two body paths).
 // One adapter per child process pinned to CPU 1 (taskset), wrk pinned to CPU 0, the orchestrator
 // pinned to CPU 0 too. Every round starts at a different adapter (rotation) and the table shows
 // medians across rounds. Server CPU µs/request comes from the child's process.cpuUsage() over the
@@ -288,6 +292,14 @@ if (Object.keys(stall).length) {
     '\n(MiB pulled includes what the kernel socket buffers of both ends absorbed — the raw node:http row shows that floor; ' +
       'MiB held = pulled − bytes the kernel accepted (socket.bytesWritten − socket.writableLength): what the adapter itself buffers.)',
   )
+}
+if (!process.argv.includes('--no-cpu')) {
+  // Server-thread CPU per request, immune to who saturated which core (see cpu.mjs).
+  const cpuWorkloads = WORKLOADS.filter((w) => w === 'json' || w === 'sse').join(',')
+  if (cpuWorkloads) {
+    const [cmd, args] = pinned(CPU_SERVER, [process.execPath, path.join(here, 'cpu.mjs'), '--workloads', cpuWorkloads, '--rounds', String(Math.max(5, ROUNDS))])
+    execFileSync(cmd, args, { stdio: 'inherit' })
+  }
 }
 if (!process.argv.includes('--no-pump')) {
   const [cmd, args] = pinned(CPU_SERVER, [process.execPath, path.join(here, 'pump.mjs'), '--streams', '10000', '--rounds', '3'])
