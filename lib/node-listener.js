@@ -769,7 +769,6 @@ function sendResponse(ctx, response) {
         return RESOLVED
       }
       writeHead(res, status, statusText, flat, h2)
-      if (sse) res.flushHeaders?.()
       return pumpWebStream(ctx, body, sse)
     }
     response = materializeResponse(response)
@@ -792,7 +791,6 @@ function sendResponse(ctx, response) {
       return RESOLVED
     }
     writeHead(res, status, statusText, flat, h2)
-    res.flushHeaders?.()
     return pumpNativeBody(ctx, nativeSource, sse)
   }
 
@@ -820,7 +818,6 @@ function sendResponse(ctx, response) {
     }
   }
   writeHead(res, status, statusText, flat, h2)
-  if (sse) res.flushHeaders?.()
   return pumpWebStream(ctx, stream, sse)
 }
 
@@ -870,9 +867,26 @@ class CoalescingWriter {
     this.scheduled = false
     this.needDrain = false
     this.drained = RESOLVED
+    this.headersPending = false
+    this.wrote = false
     this.flushScheduled = () => {
       this.scheduled = false
-      this.flush()
+      if (this.chunks.length > 0) this.flush()
+      // (res.headersSent is true as soon as writeHead ran; `wrote` tells whether they went out.)
+      else if (this.headersPending && !this.wrote && !res.destroyed && !res.writableEnded) res.flushHeaders?.()
+      this.headersPending = false
+    }
+  }
+  /**
+   * The headers must reach the client before the first chunk, however long that takes (an SSE
+   * stream waiting for a model). They go out on the same tick as the first batch: together with
+   * it when the body already has bytes (one syscall instead of two), alone otherwise.
+   */
+  flushHeadersSoon() {
+    this.headersPending = true
+    if (!this.scheduled) {
+      this.scheduled = true
+      process.nextTick(this.flushScheduled)
     }
   }
   /** Queues a chunk; false = the socket asked to wait for `this.drained`. */
@@ -892,6 +906,7 @@ class CoalescingWriter {
     const data = this.take()
     const res = this.res
     if (res.destroyed || res.writableEnded) return false
+    this.wrote = true
     const ok = res.write(data)
     if (this.flushCompression) res.flush()
     if (!ok && !this.needDrain) {
@@ -942,6 +957,7 @@ async function pumpWebStream(ctx, stream, sse) {
   watchClientGone(ctx)
   if (ctx.gone) return
   const writer = new CoalescingWriter(res, sse && typeof res.flush === 'function')
+  if (sse) writer.flushHeadersSoon()
   try {
     for (;;) {
       const { done, value } = await reader.read()
@@ -1025,6 +1041,7 @@ function pumpNativeBody(ctx, source, sse = false) {
     }
     watchClientGone(ctx)
     if (ctx.gone) return
+    writer.flushHeadersSoon()
     try {
       source.start(sink)
     } catch (err) {
