@@ -90,5 +90,5 @@ export interface SseParser {
 export declare function createSseParser(callbacks: SseParserCallbacks): SseParser
 export * from './lib/plane.js'
 export { toNodeListener, FastResponse } from './lib/node-listener.js'
-export type { FetchHandler, NodeListener, NodeListenerOptions } from './lib/node-listener.js'
+export type { FetchHandler, KoaContextLike, NodeListener, NodeListenerOptions } from './lib/node-listener.js'
 export * from './lib/chat.js'

@@ -146,19 +146,13 @@ test.serial('§10.8 S2 write fails (HTTP 503 ×3): normal phase 1, phase 2 from 
 test.serial('improvement 7: writer failure after an acked prefix resumes after the last acked seq, no duplicates', async (t) => {
   const plane = await freshPlane()
   t.teardown(() => plane.close())
-  // First S2S session acks one frame then fails; the recoveries fail too → the writer gives up
-  // with a persisted prefix (the reference would replay it from seq 0).
-  plane.setFaults({ s2Append: { terminalStatus: 503, afterFrames: 1, times: 1 } })
-  const slowTool = [...oneToolParts()]
+  // The first S2S session acks one frame then fails; every recovery session after it fails at
+  // once → the writer gives up with a persisted prefix (the reference would replay it from seq 0).
+  plane.setFaults({
+    s2Append: { terminalStatus: 503, afterFrames: 1, times: 1, then: { status: 503, times: 10 } },
+  })
   const ours = remember(
-    await turnThrough('ours', plane, 'our-s2b', {
-      run: async (args: any) => {
-        const result = await run(slowTool, { tools: true, chunkDelayMs: 30 })(args)
-        // After the first frame is acked, make every further S2S session fail at once.
-        setTimeout(() => plane.setFaults({ s2Append: { status: 503, times: 10 } }), 60)
-        return result
-      },
-    }),
+    await turnThrough('ours', plane, 'our-s2b', { run: run([...oneToolParts()], { tools: true, chunkDelayMs: 30 }) }),
   )
   const chunks = ours.result.chunks
   const split = chunks.findIndex((c) => c.type === 'finish') + 1

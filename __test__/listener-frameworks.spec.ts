@@ -8,15 +8,7 @@ import type { Server } from 'node:http'
 import { toNodeListener } from '../index.js'
 import type { NodeListener } from '../index.js'
 import { listen, sleep, until, settled, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
-
-// Untyped dev dependencies (no @types installed): loaded through a string so TypeScript sees `any`.
-const load = (name: string): Promise<any> => import(name)
-const express = (await load('express')).default
-const Fastify = (await load('fastify')).default
-const Koa = (await load('koa')).default
-const Router = (await load('@koa/router')).default
-const bodyParser = (await load('koa-bodyparser')).default
-const { serve: honoServe } = await load('@hono/node-server')
+import { express, Fastify, honoServe, Koa, koaBodyParser as bodyParser, Router } from './frameworks.helpers.ts'
 
 /** Observations the handlers record, per server. */
 interface Probe {
@@ -237,16 +229,20 @@ test('Express 5: errors go to next(err) with passErrorsToNext', async (t) => {
   await m.close()
 })
 
-async function fastifyApp(probe: Probe, { passBody = true } = {}) {
+async function fastifyApp(probe: Probe, { passBody = true, rawScope = false } = {}) {
   const app = Fastify()
-  // Let content types Fastify has no parser for through unread: the listener streams them.
-  app.addContentTypeParser('*', (_request: unknown, _payload: unknown, done: (err: null) => void) => done(null))
   const listener = toNodeListener(makeHandler(probe))
-  app.all('/api/:name', async (request: any, reply: any) => {
-    reply.hijack()
-    // Fastify's default JSON parser already consumed the stream: hand its result over.
-    if (passBody) request.raw.body = request.body
-    await listener(request.raw, reply.raw)
+  await app.register(async (scope: any) => {
+    // rawScope: no parser at all in this scope, the listener reads every body itself.
+    if (rawScope) scope.removeAllContentTypeParsers()
+    // Let content types Fastify has no parser for through unread: the listener streams them.
+    scope.addContentTypeParser('*', (_request: unknown, _payload: unknown, done: (err: null) => void) => done(null))
+    scope.all('/api/:name', async (request: any, reply: any) => {
+      reply.hijack()
+      // Fastify's default JSON parser already consumed the stream: hand its result over.
+      if (passBody && !rawScope) request.raw.body = request.body
+      await listener(request.raw, reply.raw)
+    })
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = app.server.address().port
@@ -255,6 +251,12 @@ async function fastifyApp(probe: Probe, { passBody = true } = {}) {
 
 test('Fastify 5, reply.hijack() recipe with the default JSON parser active', async (t) => {
   const m = await fastifyApp(newProbe())
+  await quiet(() => battery(t, m))
+  await m.close()
+})
+
+test('Fastify 5, reply.hijack() in a scope without body parsers (the listener reads the stream)', async (t) => {
+  const m = await fastifyApp(newProbe(), { rawScope: true })
   await quiet(() => battery(t, m))
   await m.close()
 })
@@ -270,18 +272,23 @@ test('Fastify 5 without passing request.body: a clear error, never a hang or an 
   await m.close()
 })
 
-async function koaApp(probe: Probe, { parser = false } = {}) {
+async function koaApp(probe: Probe, { parser = false, middleware = false } = {}) {
   const app = new Koa()
   app.silent = true // Koa logs the ECONNRESET of the abort case otherwise
   const router = new Router()
   if (parser) app.use(bodyParser())
   const listener = toNodeListener(makeHandler(probe))
-  router.all('/api/:name', async (ctx: any) => {
-    ctx.respond = false
-    // koa-bodyparser keeps the exact bytes on ctx.request.rawBody (json/form/text only).
-    if (parser) ctx.req.rawBody = ctx.request.rawBody
-    await listener(ctx.req, ctx.res)
-  })
+  if (middleware) {
+    // The listener as Koa middleware: respond = false, originalUrl and rawBody are its business.
+    router.all('/api/:name', listener)
+  } else {
+    router.all('/api/:name', async (ctx: any) => {
+      ctx.respond = false
+      // koa-bodyparser keeps the exact bytes on ctx.request.rawBody (json/form/text only).
+      if (parser) ctx.req.rawBody = ctx.request.rawBody
+      await listener(ctx.req, ctx.res)
+    })
+  }
   app.use(router.routes())
   return mountNode(http.createServer(app.callback()), probe)
 }
@@ -297,6 +304,12 @@ test('Koa 3 + @koa/router behind koa-bodyparser (ctx.req.rawBody = ctx.request.r
   await quiet(() => battery(t, m))
   const text = await fetch(`${m.base}/api/text`, { method: 'POST', body: 'koa words', headers: { 'content-type': 'text/plain' } })
   t.is(await text.text(), 'koa words')
+  await m.close()
+})
+
+test('Koa 3 + @koa/router + koa-bodyparser, the listener as Koa middleware (router.all(path, listener))', async (t) => {
+  const m = await koaApp(newProbe(), { parser: true, middleware: true })
+  await quiet(() => battery(t, m))
   await m.close()
 })
 

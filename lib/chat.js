@@ -283,6 +283,10 @@ class BodyPipe {
     this.cancelled = true
     this.queue = []
     this.queued = 0
+    // A reader that cancels during a pending pull closes the stream: nothing may be delivered to it.
+    const pull = this.pendingPull
+    this.pendingPull = undefined
+    pull?.resolve()
     this.onCancel(reason)
   }
 }

@@ -37,15 +37,29 @@ export interface NodeListenerOptions {
 
 /**
  * A Node request listener: `(req, res, next?) => Promise<void>`. Mount it on `node:http` /
- * `node:http2` (compat API) servers, as an Express route / middleware, in Fastify after
- * `reply.hijack()` (`listener(request.raw, reply.raw)`) or in Koa with `ctx.respond = false`
- * (`await listener(ctx.req, ctx.res)`). The promise never rejects.
+ * `node:http2` (compat API) servers, as an Express route / middleware (the URL keeps the mount path:
+ * `req.originalUrl`), in Fastify after `reply.hijack()` (`listener(request.raw, reply.raw)`), or in
+ * Koa as middleware: `router.post('/api/chat', listener)` / `app.use(listener)` (it sets
+ * `ctx.respond = false`, uses `ctx.originalUrl` so koa-mount prefixes are kept, and koa-bodyparser's
+ * `ctx.request.rawBody`). The promise never rejects.
  */
-export type NodeListener = (
-  req: IncomingMessage | Http2ServerRequest,
-  res: ServerResponse | Http2ServerResponse,
-  next?: (err?: unknown) => void,
-) => Promise<void>
+export interface NodeListener {
+  (
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
+    next?: (err?: unknown) => void,
+  ): Promise<void>
+  (ctx: KoaContextLike, next?: () => Promise<unknown>): Promise<void>
+}
+
+/** The parts of a Koa context the listener uses. */
+export interface KoaContextLike {
+  req: IncomingMessage
+  res: ServerResponse
+  originalUrl?: string
+  respond?: boolean
+  request?: { body?: unknown; rawBody?: unknown }
+}
 
 /**
  * Adapts a Web Fetch handler to Node. The handler receives a lazy `Request` (a real

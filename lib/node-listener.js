@@ -379,9 +379,10 @@ function firstToken(value) {
 /** The last Host value that passed HOST_RE: most servers see one Host, so the regex runs once. */
 let lastValidHost
 
-function buildUrl(incoming, trustProxy) {
+function buildUrl(incoming, trustProxy, originalUrl) {
   const headers = incoming.headers
-  let path = typeof incoming.originalUrl === 'string' ? incoming.originalUrl : incoming.url
+  // The URL before any mount rewrote req.url: Express's req.originalUrl, Koa's ctx.originalUrl.
+  let path = originalUrl ?? (typeof incoming.originalUrl === 'string' ? incoming.originalUrl : incoming.url)
   if (typeof path !== 'string' || path === '') path = '/'
   const first = path.charCodeAt(0)
   if (first !== 47 /* '/' */) {
@@ -442,6 +443,9 @@ function onResClose(ctx) {
 }
 
 function isFinished(res) {
+  // node:http2 compat: a stream the client reset reports writableFinished too; what counts there is
+  // whether we ended the response.
+  if (res.stream !== undefined) return res.writableEnded === true
   return res.writableFinished === true || (res.writableFinished === undefined && res.finished === true)
 }
 
@@ -593,6 +597,55 @@ defineDelegates(NodeRequest.prototype, Request.prototype, REQUEST_INTERNAL_SYMBO
 const STATUS_MIN = 200
 const STATUS_MAX = 599
 
+/** Where a HeaderLines keeps its lines: [lower-case name, value, …]. */
+const kHeaderLines = Symbol('chat-headstart.headerLines')
+const HTTP_WHITESPACE_EDGES = /^[\t\n\r ]+|[\t\n\r ]+$/g
+
+/**
+ * The Headers of a FastResponse: a real Headers (reads, validation and iteration as the Fetch spec
+ * says, repeated names combined) that also remembers each appended line, so the listener can send
+ * repeated headers (Link, WWW-Authenticate, …) as separate lines like they were set.
+ */
+class HeaderLines extends Headers {
+  constructor(init) {
+    super()
+    this[kHeaderLines] = []
+    if (init === undefined || init === null) return
+    if (init instanceof Headers) for (const [name, value] of init) this.append(name, value)
+    else if (typeof init[Symbol.iterator] === 'function') {
+      for (const pair of init) {
+        if (pair.length !== 2) throw new TypeError('Headers constructor: expected name/value pair to be length 2')
+        this.append(pair[0], pair[1])
+      }
+    } else {
+      for (const name of Object.keys(init)) {
+        const value = init[name]
+        if (Array.isArray(value)) for (const item of value) this.append(name, item)
+        else this.append(name, value)
+      }
+    }
+  }
+  append(name, value) {
+    super.append(name, value) // validates
+    this[kHeaderLines].push(String(name).toLowerCase(), String(value).replace(HTTP_WHITESPACE_EDGES, ''))
+  }
+  set(name, value) {
+    super.set(name, value)
+    this.#remove(String(name).toLowerCase())
+    this[kHeaderLines].push(String(name).toLowerCase(), String(value).replace(HTTP_WHITESPACE_EDGES, ''))
+  }
+  delete(name) {
+    super.delete(name)
+    this.#remove(String(name).toLowerCase())
+  }
+  #remove(lower) {
+    const list = this[kHeaderLines]
+    const kept = []
+    for (let i = 0; i < list.length; i += 2) if (list[i] !== lower) kept.push(list[i], list[i + 1])
+    this[kHeaderLines] = kept
+  }
+}
+
 /**
  * A drop-in `Response` for handlers served through toNodeListener: `instanceof Response` holds and
  * every Response member works (a real Response is built on first use), but when the listener sends
@@ -640,7 +693,7 @@ export class FastResponse {
   get headers() {
     if (this._native) return this._native.headers
     if (!this._headers) {
-      this._headers = new Headers(this._init?.headers)
+      this._headers = new HeaderLines(this._init?.headers)
       if (this._defaultType && !this._headers.has('content-type')) this._headers.set('content-type', this._defaultType)
     }
     return this._headers
@@ -678,12 +731,22 @@ function collectHeaders(headersLike, info, h2) {
   const flat = []
   if (headersLike === undefined || headersLike === null) return flat
   if (headersLike instanceof Headers) {
+    const list = headersLike[kHeaderLines]
+    if (list !== undefined) {
+      // FastResponse headers: every line as it was appended (repeated names stay separate).
+      for (let i = 0; i < list.length; i += 2) addHeader(flat, info, h2, list[i], list[i + 1])
+      return flat
+    }
     // Headers iteration yields each Set-Cookie separately; other names arrive combined (Fetch spec).
     for (const [name, value] of headersLike) addHeader(flat, info, h2, name, value)
   } else if (Array.isArray(headersLike)) {
     for (const [name, value] of headersLike) addHeader(flat, info, h2, String(name).toLowerCase(), String(value))
   } else {
-    for (const name of Object.keys(headersLike)) addHeader(flat, info, h2, name.toLowerCase(), String(headersLike[name]))
+    for (const name of Object.keys(headersLike)) {
+      const value = headersLike[name]
+      if (Array.isArray(value)) for (const item of value) addHeader(flat, info, h2, name.toLowerCase(), String(item))
+      else addHeader(flat, info, h2, name.toLowerCase(), String(value))
+    }
   }
   return flat
 }
@@ -1193,6 +1256,15 @@ export function toNodeListener(handler, options = {}) {
   }
 
   return function nodeListener(req, res, next) {
+    let originalUrl
+    if (typeof res !== 'object' || res === null) {
+      // Called as Koa middleware `(ctx, next)` (or `listener(ctx)`): unwrap the context.
+      const koa = fromKoaContext(req)
+      req = koa.req
+      res = koa.res
+      originalUrl = koa.originalUrl
+      next = undefined
+    }
     const ctx = {
       req,
       res,
@@ -1209,7 +1281,7 @@ export function toNodeListener(handler, options = {}) {
     }
     let url
     try {
-      url = buildUrl(req, opts.trustProxy)
+      url = buildUrl(req, opts.trustProxy, originalUrl)
     } catch (err) {
       if (err instanceof BadRequestError) {
         sendGeneric(res, 400, JSON.stringify({ error: err.message }))
@@ -1235,6 +1307,26 @@ export function toNodeListener(handler, options = {}) {
     }
     return respond(ctx, result)
   }
+}
+
+/**
+ * A Koa context handed to the listener directly: Koa must not answer for us (`ctx.respond = false`),
+ * the URL is the one before koa-mount rewrote `req.url`, and a body parser's result (koa-bodyparser's
+ * `ctx.request.rawBody` / `ctx.request.body`) is used when it consumed the stream.
+ */
+function fromKoaContext(koa) {
+  const req = koa?.req
+  const res = koa?.res
+  if (typeof req?.on !== 'function' || typeof res?.writeHead !== 'function') {
+    throw new TypeError('toNodeListener: call the listener with (req, res[, next]) or with a Koa context')
+  }
+  koa.respond = false
+  if (streamAlreadyConsumed(req) && req.rawBody === undefined && req.body === undefined) {
+    const request = koa.request
+    if (typeof request?.rawBody === 'string' || request?.rawBody instanceof Uint8Array) req.rawBody = request.rawBody
+    else if (request?.body !== undefined) req.body = request.body
+  }
+  return { req, res, originalUrl: typeof koa.originalUrl === 'string' ? koa.originalUrl : undefined }
 }
 
 // Self-check: on runtimes whose Request keeps its state in private fields (not symbol keys), a lazy

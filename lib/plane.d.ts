@@ -72,32 +72,61 @@ export interface AgentKnobs {
   onTurn?: (input: AgentTurnInput) => AgentTurnPlan | null | undefined | Promise<AgentTurnPlan | null | undefined>
 }
 
-/** Failure and latency injection. `setFaults` replaces the whole set; `times` = fire N times then disarm. */
+export interface CreateSessionFault {
+  status?: number
+  message?: string
+  /** Sent as `x-should-retry`. */
+  shouldRetry?: boolean
+  delayMs?: number
+  pendingVersion?: boolean
+  times?: number
+  then?: CreateSessionFault
+}
+
+export interface AppendFault {
+  io?: 'in' | 'out'
+  status: number
+  message?: string
+  shouldRetry?: boolean
+  times?: number
+  then?: AppendFault
+}
+
+export interface SseFault {
+  io?: 'in' | 'out'
+  status?: number
+  errorEvent?: string
+  earlyClose?: boolean
+  afterBatches?: number
+  times?: number
+  then?: SseFault
+}
+
+export interface S2AppendFault {
+  status?: number
+  terminalStatus?: number
+  code?: string
+  message?: string
+  afterFrames?: number
+  times?: number
+  then?: S2AppendFault
+}
+
+/**
+ * Failure and latency injection. `setFaults` replaces the whole set; `times` = fire N times then
+ * disarm, arming `then` (a fault of the same kind) if given — "fail once this way, then that way"
+ * without racing the client.
+ */
 export interface DevPlaneFaults {
   /** Extra latency before every control-plane (Trigger API) response, in ms. */
   latencyMs?: number
-  createSession?: {
-    status?: number
-    message?: string
-    /** Sent as `x-should-retry`. */
-    shouldRetry?: boolean
-    delayMs?: number
-    pendingVersion?: boolean
-    times?: number
-  }
+  createSession?: CreateSessionFault
   /** `…/{io}/append` failure (io defaults to "in"). */
-  inAppend?: { io?: 'in' | 'out'; status: number; message?: string; shouldRetry?: boolean; times?: number }
+  inAppend?: AppendFault
   /** `GET …/{io}` SSE (io defaults to "out"): a status, an `event: error`, or an abrupt close after N batches. */
-  sse?: {
-    io?: 'in' | 'out'
-    status?: number
-    errorEvent?: string
-    earlyClose?: boolean
-    afterBatches?: number
-    times?: number
-  }
+  sse?: SseFault
   /** S2 appends: an HTTP status before any frame, or a terminal S2S frame after `afterFrames` acks. */
-  s2Append?: { status?: number; terminalStatus?: number; code?: string; message?: string; afterFrames?: number; times?: number }
+  s2Append?: S2AppendFault
   /** At most N records per SSE batch on the session SSE route. */
   sseBatchRecords?: number
 }

@@ -1,7 +1,8 @@
 //! Fault and latency injection, replaceable at any time from JS (`plane.setFaults(…)`).
 //!
-//! Every fault with a `times` count fires that many times and then disarms itself; without
-//! `times` it fires on every matching request until replaced.
+//! Every fault with a `times` count fires that many times and then disarms itself, arming its
+//! `then` fault if it has one (so a test can script "fail once this way, then that way" without
+//! racing the client); without `times` it fires on every matching request until replaced.
 
 use std::sync::Mutex;
 
@@ -34,6 +35,8 @@ pub struct CreateSessionFault {
   /// Report `pendingVersion: true` on success.
   pub pending_version: bool,
   pub times: Option<u32>,
+  /// Armed when `times` runs out.
+  pub then: Option<Box<CreateSessionFault>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -45,6 +48,8 @@ pub struct AppendFault {
   pub message: Option<String>,
   pub should_retry: Option<bool>,
   pub times: Option<u32>,
+  /// Armed when `times` runs out.
+  pub then: Option<Box<AppendFault>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -60,6 +65,8 @@ pub struct SseFault {
   pub early_close: bool,
   pub after_batches: u32,
   pub times: Option<u32>,
+  /// Armed when `times` runs out.
+  pub then: Option<Box<SseFault>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -74,6 +81,8 @@ pub struct S2AppendFault {
   /// Number of frames acked normally before the terminal frame.
   pub after_frames: u32,
   pub times: Option<u32>,
+  /// Armed when `times` runs out.
+  pub then: Option<Box<S2AppendFault>>,
 }
 
 /// Shared, mutable fault set.
@@ -82,24 +91,45 @@ pub struct FaultState {
   faults: Mutex<Faults>,
 }
 
-/// Takes one shot of an optional fault, disarming it when its `times` runs out.
-fn take<T: Clone>(slot: &mut Option<T>, times: impl Fn(&mut T) -> &mut Option<u32>) -> Option<T> {
-  let fault = slot.as_mut()?;
-  let shot = fault.clone();
-  match times(fault) {
-    Some(0) => {
-      *slot = None;
-      return None;
-    }
-    Some(n) => {
-      *n -= 1;
-      if *n == 0 {
-        *slot = None;
+/// A fault that fires `times` times (or forever) and may arm a follow-up when it runs out.
+trait Countdown: Clone {
+  fn times(&mut self) -> &mut Option<u32>;
+  fn then(&mut self) -> Option<Box<Self>>;
+}
+
+macro_rules! countdown {
+  ($($fault:ty),*) => {$(
+    impl Countdown for $fault {
+      fn times(&mut self) -> &mut Option<u32> {
+        &mut self.times
+      }
+      fn then(&mut self) -> Option<Box<Self>> {
+        self.then.take()
       }
     }
-    None => {}
+  )*};
+}
+countdown!(CreateSessionFault, AppendFault, SseFault, S2AppendFault);
+
+/// Takes one shot of an optional fault; when its `times` runs out it is replaced by its `then`.
+fn take<T: Countdown>(slot: &mut Option<T>) -> Option<T> {
+  let fault = slot.as_mut()?;
+  match *fault.times() {
+    Some(0) => {
+      *slot = fault.then().map(|next| *next);
+      take(slot)
+    }
+    Some(n) => {
+      let mut shot = fault.clone();
+      let _ = shot.then();
+      *fault.times() = Some(n - 1);
+      if n == 1 {
+        *slot = fault.then().map(|next| *next);
+      }
+      Some(shot)
+    }
+    None => Some(fault.clone()),
   }
-  Some(shot)
 }
 
 impl FaultState {
@@ -126,7 +156,7 @@ impl FaultState {
   }
 
   pub fn take_create_session(&self) -> Option<CreateSessionFault> {
-    take(&mut self.lock().create_session, |f| &mut f.times)
+    take(&mut self.lock().create_session)
   }
 
   pub fn take_append(&self, io: &str) -> Option<AppendFault> {
@@ -138,7 +168,7 @@ impl FaultState {
     if !matches {
       return None;
     }
-    take(&mut faults.in_append, |f| &mut f.times)
+    take(&mut faults.in_append)
   }
 
   pub fn take_sse(&self, io: &str) -> Option<SseFault> {
@@ -150,11 +180,11 @@ impl FaultState {
     if !matches {
       return None;
     }
-    take(&mut faults.sse, |f| &mut f.times)
+    take(&mut faults.sse)
   }
 
   pub fn take_s2_append(&self) -> Option<S2AppendFault> {
-    take(&mut self.lock().s2_append, |f| &mut f.times)
+    take(&mut self.lock().s2_append)
   }
 }
 
@@ -188,6 +218,31 @@ mod tests {
     assert!(state.take_append("out").is_none());
     assert!(state.take_sse("out").is_none());
     assert_eq!(state.take_sse("in").unwrap().status, Some(404));
+  }
+
+  #[test]
+  fn then_is_armed_when_times_runs_out() {
+    let faults: Faults = serde_json::from_str(
+      r#"{"s2Append":{"terminalStatus":503,"afterFrames":1,"times":1,"then":{"status":500,"times":2}}}"#,
+    )
+    .unwrap();
+    let state = FaultState::new(faults);
+    let first = state.take_s2_append().unwrap();
+    assert_eq!((first.terminal_status, first.after_frames), (Some(503), 1));
+    assert!(first.then.is_none(), "a shot does not carry its follow-up");
+    assert_eq!(state.take_s2_append().unwrap().status, Some(500));
+    assert_eq!(state.take_s2_append().unwrap().status, Some(500));
+    assert!(state.take_s2_append().is_none());
+  }
+
+  #[test]
+  fn then_follows_a_zero_times_fault_at_once() {
+    let faults: Faults =
+      serde_json::from_str(r#"{"createSession":{"status":500,"times":0,"then":{"status":429}}}"#)
+        .unwrap();
+    let state = FaultState::new(faults);
+    assert_eq!(state.take_create_session().unwrap().status, Some(429));
+    assert_eq!(state.take_create_session().unwrap().status, Some(429));
   }
 
   #[test]
