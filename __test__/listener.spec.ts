@@ -265,8 +265,16 @@ test('SSE: res.flush() (added by compression middlewares) is called after each c
   const s = await serve(
     () => {
       let i = 0
+      // One event per timer tick, like tokens from a model: each leaves (and is flushed) on its own.
+      const tick = () => new Promise((r) => setTimeout(r, 5))
       return new Response(
-        new ReadableStream<Uint8Array>({ pull: (c) => (i++ < 3 ? c.enqueue(encoder.encode(`data: ${i}\n\n`)) : c.close()) }),
+        new ReadableStream<Uint8Array>({
+          pull: async (c) => {
+            await tick()
+            if (i++ < 3) c.enqueue(encoder.encode(`data: ${i}\n\n`))
+            else c.close()
+          },
+        }),
         { headers: { 'content-type': 'text/event-stream; charset=utf-8' } },
       )
     },
@@ -650,6 +658,47 @@ test('native body on a FastResponse is pumped too', async (t) => {
     return res
   })
   t.is((await (await fetch(s.base)).text()).split('\n\n').filter(Boolean).length, 3)
+  await s.close()
+})
+
+/** The sizes of the HTTP/1.1 chunks in a complete chunked response. */
+function chunkSizes(raw: string): number[] {
+  const body = raw.slice(raw.indexOf('\r\n\r\n') + 4)
+  const sizes: number[] = []
+  for (let i = 0; ; ) {
+    const eol = body.indexOf('\r\n', i)
+    const n = parseInt(body.slice(i, eol), 16)
+    if (!(n > 0)) return sizes
+    sizes.push(n)
+    i = eol + 2 + n + 2
+  }
+}
+
+test('chunks produced in the same tick leave as one HTTP chunk (web stream and native); later ones as they come', async (t) => {
+  const s = await serve((req) => {
+    const path = new URL(req.url).pathname
+    if (path === '/native') return nativeResponse(new FakeNativeSource(50)).res
+    let i = 0
+    const body =
+      path === '/slow'
+        ? new ReadableStream<Uint8Array>({
+            pull: async (c) => {
+              await new Promise((r) => setTimeout(r, 5))
+              if (i++ < 3) c.enqueue(encoder.encode(`data: ${i}\n\n`))
+              else c.close()
+            },
+          })
+        : new ReadableStream<Uint8Array>({ pull: (c) => (i++ < 50 ? c.enqueue(encoder.encode(`data: ${i}\n\n`)) : c.close()) })
+    return new Response(body, { headers: { 'content-type': 'text/event-stream' } })
+  })
+  for (const [path, chunks, events] of [['/web', 1, 50], ['/native', 1, 50], ['/slow', 3, 3]] as const) {
+    const conn = new RawConnection(s.port)
+    conn.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`)
+    await conn.waitFor((x) => x.endsWith('\r\n0\r\n\r\n'))
+    t.is(chunkSizes(conn.received).length, chunks, path)
+    t.is(conn.received.split('data: ').length - 1, events, path)
+    conn.destroy()
+  }
   await s.close()
 })
 

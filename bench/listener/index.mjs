@@ -1,8 +1,12 @@
 // Node ↔ Web-Fetch listener benchmark (protocol: /work/shared/docs/adapters.md §3).
 //
 //   npm run bench -- listener [--rounds 3] [--duration 3] [--stream-duration 2] [--warmup 1] [--connections 32]
-//                             [--adapters ours,raw,…] [--workloads json,sse,upload,stall] [--no-pump] [--nice -10]
+//                             [--adapters ours,raw,…] [--workloads json,sse,upload,stall] [--pipeline 8]
+//                             [--no-cpu] [--no-pump] [--nice -10]
 //
+// After the wrk tables it runs cpu.mjs (server-thread CPU per request in one process, the number
+// to trust on a shared box: wrk's req/s also moves with whoever else uses the client's core —
+// see the "server busy" column) and pump.mjs (in-process cost of the two body paths).
 // One adapter per child process pinned to CPU 1 (taskset), wrk pinned to CPU 0, the orchestrator
 // pinned to CPU 0 too. Every round starts at a different adapter (rotation) and the table shows
 // medians across rounds. Server CPU µs/request comes from the child's process.cpuUsage() over the
@@ -30,6 +34,12 @@ const UPLOAD_CONNECTIONS = 8
 const UPLOAD_KIB = Number(flag('upload-kb', 1024))
 const SSE_N = Number(flag('sse-n', 50))
 const STALL_SECONDS = Number(flag('stall-seconds', 1.5))
+/**
+ * HTTP/1.1 pipelining depth for json (wrk sends N requests per write). 1 = the plain protocol. With
+ * N > 1 the client costs a fraction of a µs per request, so the server is the bottleneck in every
+ * run and req/s compares server cost alone (without it, a fast server can be capped by wrk's core).
+ */
+const PIPELINE = Number(flag('pipeline', 1))
 const ALL_ADAPTERS = ['raw', 'ours', 'ours-fast', 'ours-native', 'hono', 'srvx', 'srvx-fast', 'whatwg', 'whatwg-fast', 'trigger']
 const ADAPTERS = flag('adapters', ALL_ADAPTERS.join(',')).split(',')
 const WORKLOADS = flag('workloads', 'json,sse,upload,stall').split(',')
@@ -65,10 +75,17 @@ function luaPost(file, bodyExpr, contentType) {
   return p
 }
 const luaJson = luaPost('json.lua', `'${jsonBody}'`, 'application/json')
+const luaJsonPipelined = path.join(tmp, 'json-pipelined.lua')
+writeFileSync(
+  luaJsonPipelined,
+  `wrk.method = "POST"\nwrk.body = '${jsonBody}'\nwrk.headers["Content-Type"] = "application/json"\n` +
+    `init = function(args)\n  local r = {}\n  for i = 1, ${PIPELINE} do r[i] = wrk.format(nil, "/json") end\n  pipelined = table.concat(r)\nend\n` +
+    `request = function() return pipelined end\n`,
+)
 const luaUpload = luaPost('upload.lua', `string.rep("x", ${UPLOAD_KIB * 1024})`, 'application/octet-stream')
 
 const WRK = {
-  json: { path: '/json', lua: luaJson, connections: CONNECTIONS },
+  json: { path: '/json', lua: PIPELINE > 1 ? luaJsonPipelined : luaJson, connections: CONNECTIONS },
   sse: { path: '/sse', lua: luaJson, connections: CONNECTIONS },
   upload: { path: '/upload', lua: luaUpload, connections: UPLOAD_CONNECTIONS },
 }
@@ -200,7 +217,7 @@ const started = Date.now()
 console.log(
   `listener bench: node ${process.version}, ${os.cpus().length} CPUs, server on CPU ${CPU_SERVER}, wrk on CPU ${CPU_CLIENT}; ` +
     `${ROUNDS} rounds × ${DURATION}s json / ${STREAM_DURATION}s sse+upload (+${WARMUP}s warm-up each), ${CONNECTIONS} connections (upload: ${UPLOAD_CONNECTIONS}), ` +
-    `SSE ${SSE_N} chunks, upload ${UPLOAD_KIB} KiB${NICE === undefined ? '' : `, nice ${NICE}`}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    `SSE ${SSE_N} chunks, upload ${UPLOAD_KIB} KiB${PIPELINE > 1 ? `, json pipelined ×${PIPELINE}` : ''}${NICE === undefined ? '' : `, nice ${NICE}`}; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
 )
 for (let round = 0; round < ROUNDS; round++) {
   const order = ADAPTERS.map((_, i) => ADAPTERS[(i + round) % ADAPTERS.length])
@@ -214,10 +231,16 @@ for (let round = 0; round < ROUNDS; round++) {
         const s0 = await server.ask('stats', 'stats')
         const w = await wrk(server.port, WRK[workload], workload === 'json' ? DURATION : STREAM_DURATION)
         const s1 = await server.ask('stats', 'stats')
-        const r = { ...w, cpuPerReq: w.requests ? (s1.cpuMicros - s0.cpuMicros) / w.requests : NaN, maxRSS: s1.maxRSS }
+        const r = {
+          ...w,
+          cpuPerReq: w.requests ? (s1.cpuMicros - s0.cpuMicros) / w.requests : NaN,
+          // Share of the window the server spent on CPU: near 100 % = the server was the bottleneck.
+          busy: (s1.cpuMicros - s0.cpuMicros) / (s1.wallMicros - s0.wallMicros),
+          maxRSS: s1.maxRSS,
+        }
         ;((results[workload] ??= {})[adapter] ??= []).push(r)
         process.stderr.write(
-          `  round ${round + 1} ${workload.padEnd(6)} ${adapter.padEnd(12)} ${r.rps.toFixed(0).padStart(7)} req/s ${r.cpuPerReq.toFixed(1).padStart(7)} µs/req` +
+          `  round ${round + 1} ${workload.padEnd(6)} ${adapter.padEnd(12)} ${r.rps.toFixed(0).padStart(7)} req/s ${r.cpuPerReq.toFixed(1).padStart(7)} µs/req ${(r.busy * 100).toFixed(0).padStart(3)}% busy` +
             (r.non2xx || r.socketErrors ? `  non2xx=${r.non2xx} ${r.socketErrors}` : '') +
             '\n',
         )
@@ -238,8 +261,8 @@ for (const workload of loadWorkloads) {
   const rawCpu = median((rows.raw ?? []).map((r) => r.cpuPerReq))
   const label = { json: 'small JSON (POST 140 B → JSON)', sse: `SSE (${SSE_N} chunks per stream; req = stream)`, upload: `upload (POST ${UPLOAD_KIB} KiB, body iterated)` }[workload]
   console.log(`\n### ${label}\n`)
-  console.log('| adapter | req/s (median) | vs raw | p50 ms | p99 ms | server CPU µs/req | CPU vs raw | max RSS MB | per-round req/s |')
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---|')
+  console.log('| adapter | req/s (median) | vs raw | p50 ms | p99 ms | server CPU µs/req | CPU vs raw | server busy | max RSS MB | per-round req/s |')
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|')
   for (const adapter of ADAPTERS) {
     const rs = rows[adapter]
     if (!rs) continue
@@ -248,7 +271,7 @@ for (const workload of loadWorkloads) {
     const errors = rs.some((r) => r.non2xx || r.socketErrors) ? ' ⚠ errors' : ''
     console.log(
       `| ${adapter} | ${fmt(rps)} | ${fmt(rps / rawRps, 2)} | ${fmt(median(rs.map((r) => r.p50)), 2)} | ${fmt(median(rs.map((r) => r.p99)), 2)} | ` +
-        `${fmt(cpu, 1)} | ${fmt(cpu / rawCpu, 2)} | ${fmt(Math.max(...rs.map((r) => r.maxRSS)) / 2 ** 20)} | ${rs.map((r) => fmt(r.rps)).join(' / ')}${errors} |`,
+        `${fmt(cpu, 1)} | ${fmt(cpu / rawCpu, 2)} | ${fmt(median(rs.map((r) => r.busy)) * 100)}% | ${fmt(Math.max(...rs.map((r) => r.maxRSS)) / 2 ** 20)} | ${rs.map((r) => fmt(r.rps)).join(' / ')}${errors} |`,
     )
   }
   const rawSpread = (rows.raw ?? []).map((r) => r.rps)
@@ -269,6 +292,14 @@ if (Object.keys(stall).length) {
     '\n(MiB pulled includes what the kernel socket buffers of both ends absorbed — the raw node:http row shows that floor; ' +
       'MiB held = pulled − bytes the kernel accepted (socket.bytesWritten − socket.writableLength): what the adapter itself buffers.)',
   )
+}
+if (!process.argv.includes('--no-cpu')) {
+  // Server-thread CPU per request, immune to who saturated which core (see cpu.mjs).
+  const cpuWorkloads = WORKLOADS.filter((w) => w === 'json' || w === 'sse').join(',')
+  if (cpuWorkloads) {
+    const [cmd, args] = pinned(CPU_SERVER, [process.execPath, path.join(here, 'cpu.mjs'), '--workloads', cpuWorkloads, '--rounds', String(Math.max(5, ROUNDS))])
+    execFileSync(cmd, args, { stdio: 'inherit' })
+  }
 }
 if (!process.argv.includes('--no-pump')) {
   const [cmd, args] = pinned(CPU_SERVER, [process.execPath, path.join(here, 'pump.mjs'), '--streams', '10000', '--rounds', '3'])

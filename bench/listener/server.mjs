@@ -212,7 +212,10 @@ process.on('message', (msg) => {
     process.send({
       type: 'stats',
       cpuMicros: cpu.user + cpu.system,
+      wallMicros: Number(process.hrtime.bigint() / 1000n),
       rss: process.memoryUsage().rss,
+      // With --expose-gc (manual runs): memory after a full GC, i.e. what is really retained.
+      memory: (globalThis.gc?.(), process.memoryUsage()),
       maxRSS: process.resourceUsage().maxRSS * 1024,
       stallPulled,
       stallHeld: stallHeldInProcess(),
