@@ -13,6 +13,10 @@ const self = fileURLToPath(import.meta.url)
 const role = process.argv.find((a) => a.startsWith('--role='))?.slice(7) ?? 'main'
 const quick = process.argv.includes('--quick')
 
+const STAMP = '[stamp]'
+/** Wall-clock ms with sub-ms precision, comparable across the bench's processes. */
+const epochMs = () => performance.timeOrigin + performance.now()
+
 const MODEL_TTFB_MS = 400
 const API_LATENCY_MS = 100
 const AGENT_BOOT_MS = 500
@@ -32,6 +36,12 @@ if (role === 'plane') {
     // Long turns go out in appends of ≤ 500 records (S2 caps a batch at 1000).
     if (m.agentText) plane.setAgent({ text: m.agentText, recordsPerAppend: 500 })
     if (m.bootDelayMs !== undefined) plane.setAgent({ bootDelayMs: m.bootDelayMs })
+    if (m.outTimestamps) {
+      // Arrival time (epoch ms) of every session.out record of each chat, for the chunk delays.
+      const out = {}
+      for (const chatId of m.outTimestamps) out[chatId] = plane.records(chatId, 'out')?.records.map((r) => r.timestamp) ?? []
+      return process.send({ outTimestamps: out })
+    }
     process.send({ ok: true })
   })
 }
@@ -65,14 +75,25 @@ if (role === 'server') {
     { type: 'tool-call', toolCallId: 'call_1', toolName: 'getWeather', input: '{"city":"Paris"}' },
     finish('tool-calls'),
   ]
-  const model = (parts) =>
+  // A stamped turn (message text contains STAMP) appends `@<epoch ms>` to each text delta as the
+  // model emits it: the production time the client measures chunk delay against.
+  const stampDeltas = () =>
+    new TransformStream({
+      transform(part, c) {
+        c.enqueue(part.type === 'text-delta' ? { ...part, delta: `${part.delta}@${epochMs()} ` } : part)
+      },
+    })
+  const model = (parts, stamp) =>
     new MockLanguageModelV4({
-      doStream: async () => ({ stream: simulateReadableStream({ chunks: parts, initialDelayInMs: MODEL_TTFB_MS, chunkDelayInMs: 5 }) }),
+      doStream: async () => {
+        const stream = simulateReadableStream({ chunks: parts, initialDelayInMs: MODEL_TTFB_MS, chunkDelayInMs: 5 })
+        return { stream: stamp ? stream.pipeThrough(stampDeltas()) : stream }
+      },
     })
   const tools = { getWeather: tool({ description: 'weather', inputSchema: z.object({ city: z.string() }) }) }
   const run = async ({ streamText: bound, messages }) => {
-    const wantsTool = JSON.stringify(messages).includes('weather')
-    return bound({ model: model(wantsTool ? toolParts : textParts), tools })
+    const text = JSON.stringify(messages)
+    return bound({ model: model(text.includes('weather') ? toolParts : textParts, text.includes(STAMP)), tools })
   }
   let listener
   if (impl === 'ours') listener = chat.toNodeListener(chat.headStart({ agentId: 'bench-agent', apiClient, run, idleTimeoutInSeconds: 120 }))
@@ -89,12 +110,20 @@ if (role === 'server') {
   server.keepAliveTimeout = 60_000
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
   let peakRss = 0
-  setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50).unref()
+  // memoryUsage.rss() reads /proc only; memoryUsage() also walks the V8 heap spaces, which
+  // would bill measurable sampling CPU to whichever handler has the longer turns.
+  setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50).unref()
   process.on('message', (m) => {
+    // A clean exit (flushes a --cpu-prof profile).
+    if (m === 'exit') process.exit(0)
+    if (m === 'memory') {
+      globalThis.gc?.()
+      return process.send(process.memoryUsage())
+    }
     if (m === 'stats') {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss)
-      process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage().rss, peakRss })
-      peakRss = process.memoryUsage().rss
+      peakRss = Math.max(peakRss, process.memoryUsage.rss())
+      process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage.rss(), peakRss })
+      peakRss = process.memoryUsage.rss()
     }
   })
 }
@@ -114,10 +143,17 @@ async function request(c, msg) {
 }
 
 let chatCounter = 0
-async function turn(port, { tool = false } = {}) {
+async function turn(port, { tool = false, stamp = false } = {}) {
   const chatId = `bench-${process.pid}-${++chatCounter}`
-  const text = tool ? 'weather in Paris?' : 'hello there'
+  const text = (tool ? 'weather in Paris?' : 'hello there') + (stamp ? ` ${STAMP}` : '')
+  // Stamped turns: delays of step-1 text deltas (vs the model's stamp) and arrival times of
+  // the chunks after step 1's `finish` (matched to the agent's session.out records later).
+  const stepOneDelays = []
+  const phaseTwoArrivals = []
+  let stepOneChunks = 0
+  let inPhaseTwo = false
   const t0 = performance.now()
+  const startEpoch = epochMs()
   const res = await fetch(`http://127.0.0.1:${port}/api/chat`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -140,9 +176,18 @@ async function turn(port, { tool = false } = {}) {
       if (!frame.startsWith('data: ')) continue
       chunks++
       if (Number.isNaN(ttfc) && frame.includes('"text-delta"')) ttfc = performance.now() - t0
+      if (!stamp) continue
+      if (inPhaseTwo) {
+        phaseTwoArrivals.push(epochMs())
+        continue
+      }
+      stepOneChunks++
+      const stamped = /@(\d+(?:\.\d+)?) /.exec(frame)
+      if (stamped && frame.includes('"text-delta"')) stepOneDelays.push(epochMs() - Number(stamped[1]))
+      if (frame.includes('"type":"finish"')) inPhaseTwo = true
     }
   }
-  return { ttfc, total: performance.now() - t0, chunks }
+  return { chatId, startEpoch, ttfc, total: performance.now() - t0, chunks, stepOneDelays, phaseTwoArrivals, stepOneChunks }
 }
 
 const median = (xs) => {
@@ -155,6 +200,25 @@ const pct = (xs, p) => {
 }
 const cpuMs = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x))
+
+/**
+ * Chunk delay = arrival at the client − production: step-1 text deltas against the model's stamp,
+ * every chunk after step 1's `finish` against the arrival (ms resolution) of the agent's
+ * session.out record it came from (the i-th chunk after step 1 ↔ the i-th record after the
+ * step-1 records; the synthesized trailer chunks ↔ the last record, the agent's turn-complete).
+ */
+function chunkDelays(turns, outTimestamps) {
+  const delays = []
+  for (const t of turns) {
+    delays.push(...t.stepOneDelays)
+    const ts = outTimestamps[t.chatId] ?? []
+    t.phaseTwoArrivals.forEach((arrival, i) => {
+      const produced = ts[Math.min(t.stepOneChunks + i, ts.length - 1)]
+      if (produced !== undefined) delays.push(arrival - produced)
+    })
+  }
+  return delays
+}
 
 if (role === 'main') {
   const plane = child(['--role=plane'])
@@ -181,21 +245,46 @@ if (role === 'main') {
   record('ttfc', ttfc)
 
   // 2. Tool-call turn wall time.
+  // Also when the agent appended its last session.out record (the turn-complete), relative to the
+  // request: the agent boots at createSession, so no handler can end the turn before that.
   const wall = { ours: [], ref: [] }
-  for (let r = 0; r < rounds; r++) for (const impl of ['ours', 'ref']) wall[impl].push((await turn(servers[impl].port, { tool: true })).total)
+  const agentDone = { ours: [], ref: [] }
+  for (let r = 0; r < rounds; r++) {
+    for (const impl of ['ours', 'ref']) {
+      const t = await turn(servers[impl].port, { tool: true })
+      wall[impl].push(t.total)
+      const { outTimestamps } = await request(plane, { outTimestamps: [t.chatId] })
+      agentDone[impl].push(outTimestamps[t.chatId].at(-1) - t.startEpoch)
+    }
+  }
 
   // 3./4. Handler CPU per tool-call turn with 200 and with 2000 phase-2 chunks.
-  const cpuPerTurn = async (impl, deltas, n) => {
+  // Rotated rounds (ours/ref alternate, a few turns each): a shared box's load drifts, and both
+  // handlers should see the same drift. Per-turn CPU = all rounds' CPU / all rounds' turns, so
+  // the garbage collections a handler causes are billed to it (a median round could skip them).
+  const cpuPerTurn = async (deltas) => {
     await request(plane, { agentText: Array.from({ length: deltas }, (_, i) => `t${i} `), bootDelayMs: 0 })
-    const before = await request(servers[impl].c, 'stats')
-    let chunks = 0
-    for (let i = 0; i < n; i++) chunks = (await turn(servers[impl].port, { tool: true })).chunks
-    const after = await request(servers[impl].c, 'stats')
-    return { cpu: cpuMs(before, after) / n, chunks }
+    // Warm-up of this exact scenario first (JIT of the phase-2 path), then the measured rounds.
+    for (const impl of ['ours', 'ref']) for (let i = 0; i < 3; i++) await turn(servers[impl].port, { tool: true })
+    const total = { ours: 0, ref: 0 }
+    const chunks = {}
+    for (let r = 0; r < cpuRounds; r++) {
+      for (const impl of r % 2 === 0 ? ['ours', 'ref'] : ['ref', 'ours']) {
+        const before = await request(servers[impl].c, 'stats')
+        for (let i = 0; i < turnsPerRound; i++) chunks[impl] = (await turn(servers[impl].port, { tool: true })).chunks
+        const after = await request(servers[impl].c, 'stats')
+        total[impl] += cpuMs(before, after)
+      }
+    }
+    return {
+      ours: { cpu: total.ours / (cpuRounds * turnsPerRound), chunks: chunks.ours },
+      ref: { cpu: total.ref / (cpuRounds * turnsPerRound), chunks: chunks.ref },
+    }
   }
-  const n = quick ? 5 : 20
-  const cpu200 = { ours: await cpuPerTurn('ours', 193, n), ref: await cpuPerTurn('ref', 193, n) }
-  const cpu2000 = { ours: await cpuPerTurn('ours', 1993, n), ref: await cpuPerTurn('ref', 1993, n) }
+  const cpuRounds = quick ? 2 : 8
+  const turnsPerRound = 5
+  const cpu200 = await cpuPerTurn(193)
+  const cpu2000 = await cpuPerTurn(1993)
   await request(plane, { agentText: ['It is ', '20C.'], bootDelayMs: AGENT_BOOT_MS })
 
   // 5. Concurrent turns.
@@ -204,12 +293,16 @@ if (role === 'main') {
   for (const impl of ['ours', 'ref']) {
     const before = await request(servers[impl].c, 'stats')
     const t0 = performance.now()
-    const all = await Promise.allSettled(Array.from({ length: concurrency }, (_, i) => turn(servers[impl].port, { tool: i % 2 === 0 })))
+    const all = await Promise.allSettled(
+      Array.from({ length: concurrency }, (_, i) => turn(servers[impl].port, { tool: i % 2 === 0, stamp: true })),
+    )
     const elapsed = performance.now() - t0
     const after = await request(servers[impl].c, 'stats')
     const ok = all.filter((r) => r.status === 'fulfilled').map((r) => r.value)
+    const { outTimestamps } = await request(plane, { outTimestamps: ok.map((r) => r.chatId) })
     concurrent[impl] = {
       ok: ok.length,
+      delays: chunkDelays(ok, outTimestamps),
       p99ttfc: pct(ok.map((r) => r.ttfc), 99),
       p99total: pct(ok.map((r) => r.total), 99),
       elapsed,
@@ -226,7 +319,11 @@ if (role === 'main') {
   console.log(`  ours / plain = ${fmt(m(ttfc.ours) / m(ttfc.plain), 3)} (target <= 1.02)   reference / plain = ${fmt(m(ttfc.ref) / m(ttfc.plain), 3)}`)
   console.log('\ntool-call turn wall time (ms, median)')
   console.log(`  ours ${fmt(m(wall.ours))}   reference ${fmt(m(wall.ref))}   difference ${fmt(m(wall.ours) - m(wall.ref))} ms (target <= -150)`)
-  console.log('\nhandler CPU per tool-call turn (ms, server process)')
+  console.log(
+    `  agent's turn-complete appended at (ms after the request, 1 ms resolution): ours ${fmt(m(agentDone.ours))}   reference ${fmt(m(agentDone.ref))}` +
+      `   (floor for any handler: control-plane latency + agent boot = ${API_LATENCY_MS + AGENT_BOOT_MS} ms)`,
+  )
+  console.log(`\nhandler CPU per tool-call turn (ms, server process; ${cpuRounds} rotated rounds of ${turnsPerRound} turns each)`)
   console.log(`  ${cpu200.ours.chunks} chunks: ours ${fmt(cpu200.ours.cpu, 2)}   reference ${fmt(cpu200.ref.cpu, 2)}   ratio ${fmt(cpu200.ours.cpu / cpu200.ref.cpu, 3)} (target <= 0.3)`)
   console.log(`  ${cpu2000.ours.chunks} chunks: ours ${fmt(cpu2000.ours.cpu, 2)}   reference ${fmt(cpu2000.ref.cpu, 2)}`)
   const perChunk = (x) => ((x.cpu2000 - x.cpu200) * 1000) / 1800
@@ -238,13 +335,16 @@ if (role === 'main') {
   for (const impl of ['ours', 'ref']) {
     const c = concurrent[impl]
     console.log(
-      `  ${impl.padEnd(4)} ok ${c.ok}/${concurrency}   p99 TTFC ${fmt(c.p99ttfc)} ms   p99 turn ${fmt(c.p99total)} ms   wall ${fmt(c.elapsed)} ms   CPU ${fmt(c.cpu)} ms   peak RSS ${fmt(c.peakRssMiB)} MiB`,
+      `  ${impl.padEnd(4)} ok ${c.ok}/${concurrency}   chunk delay p50 ${fmt(pct(c.delays, 50))} / p99 ${fmt(pct(c.delays, 99))} ms (${c.delays.length} chunks)   p99 TTFC ${fmt(c.p99ttfc)} ms   p99 turn ${fmt(c.p99total)} ms   wall ${fmt(c.elapsed)} ms   CPU ${fmt(c.cpu)} ms   peak RSS ${fmt(c.peakRssMiB)} MiB`,
     )
   }
+  console.log(
+    '  (chunk delay: client arrival − production; step-1 text deltas vs the mock model\'s emission stamp, phase-2 chunks vs the agent\'s session.out append)',
+  )
   const co = concurrent.ours
   const cr = concurrent.ref
   console.log(
-    `  ratios ours/ref: p99 TTFC ${fmt(co.p99ttfc / cr.p99ttfc, 3)}   p99 turn ${fmt(co.p99total / cr.p99total, 3)}   CPU ${fmt(co.cpu / cr.cpu, 3)}   peak RSS ${fmt(co.peakRssMiB / cr.peakRssMiB, 3)}`,
+    `  ratios ours/ref: p99 chunk delay ${fmt(pct(co.delays, 99) / pct(cr.delays, 99), 3)}   p99 TTFC ${fmt(co.p99ttfc / cr.p99ttfc, 3)}   p99 turn ${fmt(co.p99total / cr.p99total, 3)}   CPU ${fmt(co.cpu / cr.cpu, 3)}   peak RSS ${fmt(co.peakRssMiB / cr.peakRssMiB, 3)}`,
   )
   for (const s of Object.values(servers)) s.c.kill()
   plane.kill()
