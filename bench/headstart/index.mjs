@@ -160,6 +160,7 @@ async function turn(port, { tool = false, stamp = false } = {}) {
     body: JSON.stringify({ headStartMessages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text }] }], chatId, trigger: 'submit-message' }),
   })
   if (!res.ok) throw new Error(`turn failed: ${res.status} ${await res.text()}`)
+  const headersEpoch = epochMs()
   const reader = res.body.getReader()
   const decoder = new TextDecoder()
   let buf = ''
@@ -183,11 +184,11 @@ async function turn(port, { tool = false, stamp = false } = {}) {
       }
       stepOneChunks++
       const stamped = /@(\d+(?:\.\d+)?) /.exec(frame)
-      if (stamped && frame.includes('"text-delta"')) stepOneDelays.push(epochMs() - Number(stamped[1]))
+      if (stamped && frame.includes('"text-delta"')) stepOneDelays.push({ produced: Number(stamped[1]), arrival: epochMs() })
       if (frame.includes('"type":"finish"')) inPhaseTwo = true
     }
   }
-  return { chatId, startEpoch, ttfc, total: performance.now() - t0, chunks, stepOneDelays, phaseTwoArrivals, stepOneChunks }
+  return { chatId, startEpoch, headersEpoch, ttfc, total: performance.now() - t0, chunks, stepOneDelays, phaseTwoArrivals, stepOneChunks }
 }
 
 const median = (xs) => {
@@ -202,21 +203,30 @@ const cpuMs = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) 
 const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x))
 
 /**
- * Chunk delay = arrival at the client − production: step-1 text deltas against the model's stamp,
- * every chunk after step 1's `finish` against the arrival (ms resolution) of the agent's
- * session.out record it came from (the i-th chunk after step 1 ↔ the i-th record after the
- * step-1 records; the synthesized trailer chunks ↔ the last record, the agent's turn-complete).
+ * Chunk delay = arrival at the client − production, in three groups:
+ * - `stepOne`: step-1 text deltas against the mock model's emission stamp. A handler that starts
+ *   the model before createSession returns (ours, improvement 1) produces deltas before it may
+ *   answer, so those wait for the response headers: counted here in full.
+ * - `stepOneStreaming`: only the step-1 deltas produced after the client had the response
+ *   headers — the pure streaming lateness, comparable between the two designs.
+ * - `phaseTwo`: every chunk after step 1's `finish` against the arrival (ms resolution) of the
+ *   agent's session.out record it came from (the i-th chunk after step 1 ↔ the i-th record after
+ *   the step-1 records; the synthesized trailer chunks ↔ the last record, the agent's turn-complete).
  */
 function chunkDelays(turns, outTimestamps) {
-  const delays = []
+  const delays = { stepOne: [], stepOneStreaming: [], phaseTwo: [] }
   for (const t of turns) {
-    delays.push(...t.stepOneDelays)
+    for (const { produced, arrival } of t.stepOneDelays) {
+      delays.stepOne.push(arrival - produced)
+      if (produced >= t.headersEpoch) delays.stepOneStreaming.push(arrival - produced)
+    }
     const ts = outTimestamps[t.chatId] ?? []
     t.phaseTwoArrivals.forEach((arrival, i) => {
       const produced = ts[Math.min(t.stepOneChunks + i, ts.length - 1)]
-      if (produced !== undefined) delays.push(arrival - produced)
+      if (produced !== undefined) delays.phaseTwo.push(arrival - produced)
     })
   }
+  delays.all = [...delays.stepOne, ...delays.phaseTwo]
   return delays
 }
 
@@ -335,16 +345,23 @@ if (role === 'main') {
   for (const impl of ['ours', 'ref']) {
     const c = concurrent[impl]
     console.log(
-      `  ${impl.padEnd(4)} ok ${c.ok}/${concurrency}   chunk delay p50 ${fmt(pct(c.delays, 50))} / p99 ${fmt(pct(c.delays, 99))} ms (${c.delays.length} chunks)   p99 TTFC ${fmt(c.p99ttfc)} ms   p99 turn ${fmt(c.p99total)} ms   wall ${fmt(c.elapsed)} ms   CPU ${fmt(c.cpu)} ms   peak RSS ${fmt(c.peakRssMiB)} MiB`,
+      `  ${impl.padEnd(4)} ok ${c.ok}/${concurrency}   chunk delay p50 ${fmt(pct(c.delays.all, 50))} / p99 ${fmt(pct(c.delays.all, 99))} ms (${c.delays.all.length} chunks)   p99 TTFC ${fmt(c.p99ttfc)} ms   p99 turn ${fmt(c.p99total)} ms   wall ${fmt(c.elapsed)} ms   CPU ${fmt(c.cpu)} ms   peak RSS ${fmt(c.peakRssMiB)} MiB`,
     )
   }
   console.log(
     '  (chunk delay: client arrival − production; step-1 text deltas vs the mock model\'s emission stamp, phase-2 chunks vs the agent\'s session.out append)',
   )
+  for (const impl of ['ours', 'ref']) {
+    const d = concurrent[impl].delays
+    const group = (xs) => `p50 ${fmt(pct(xs, 50))} / p99 ${fmt(pct(xs, 99))} ms (${xs.length})`
+    console.log(
+      `  ${impl.padEnd(4)} p99 by group: step 1 ${group(d.stepOne)}   step 1 produced after the headers ${group(d.stepOneStreaming)}   phase 2 ${group(d.phaseTwo)}`,
+    )
+  }
   const co = concurrent.ours
   const cr = concurrent.ref
   console.log(
-    `  ratios ours/ref: p99 chunk delay ${fmt(pct(co.delays, 99) / pct(cr.delays, 99), 3)}   p99 TTFC ${fmt(co.p99ttfc / cr.p99ttfc, 3)}   p99 turn ${fmt(co.p99total / cr.p99total, 3)}   CPU ${fmt(co.cpu / cr.cpu, 3)}   peak RSS ${fmt(co.peakRssMiB / cr.peakRssMiB, 3)}`,
+    `  ratios ours/ref: p99 chunk delay ${fmt(pct(co.delays.all, 99) / pct(cr.delays.all, 99), 3)} (after headers ${fmt(pct(co.delays.stepOneStreaming, 99) / pct(cr.delays.stepOneStreaming, 99), 3)}, phase 2 ${fmt(pct(co.delays.phaseTwo, 99) / pct(cr.delays.phaseTwo, 99), 3)})   p99 TTFC ${fmt(co.p99ttfc / cr.p99ttfc, 3)}   p99 turn ${fmt(co.p99total / cr.p99total, 3)}   CPU ${fmt(co.cpu / cr.cpu, 3)}   peak RSS ${fmt(co.peakRssMiB / cr.peakRssMiB, 3)}`,
   )
   for (const s of Object.values(servers)) s.c.kill()
   plane.kill()
