@@ -5,53 +5,32 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { simulateReadableStream } from 'ai'
 import { MockLanguageModelV4 } from 'ai/test'
+import { finish, oneToolCall, twoToolCalls } from './plane-helpers.js'
 
 export type StreamPart = Record<string, unknown>
 
-const usage = {
-  inputTokens: { total: 3, noCache: 3, cacheRead: undefined, cacheWrite: undefined },
-  outputTokens: { total: 5, text: 5, reasoning: undefined },
-}
+/** The provider's opening part; plane-helpers' step-1 fixtures start after it. */
+const STREAM_START: StreamPart = { type: 'stream-start', warnings: [] }
 
-export function finishPart(unified: string): StreamPart {
-  return { type: 'finish', finishReason: { unified, raw: unified }, usage }
-}
+/** A provider `finish` part (the step-1 fixtures' own). */
+export const finishPart = (unified: Parameters<typeof finish>[0]): StreamPart => finish(unified)
 
-/** Provider parts of a pure-text step: "Hello", " world". */
+/** Provider parts of a pure-text step: "Hello", " world" (§10.1's deltas) by default. */
 export function textParts(deltas: string[] = ['Hello', ' world']): StreamPart[] {
   return [
-    { type: 'stream-start', warnings: [] },
+    STREAM_START,
     { type: 'text-start', id: 's1' },
     ...deltas.map((delta) => ({ type: 'text-delta', id: 's1', delta })),
     { type: 'text-end', id: 's1' },
-    finishPart('stop'),
+    finish('stop'),
   ]
 }
 
 /** Provider parts of §10.2: "Checking." then one streamed getWeather call. */
-export function oneToolParts(): StreamPart[] {
-  return [
-    { type: 'stream-start', warnings: [] },
-    { type: 'text-start', id: 's1' },
-    { type: 'text-delta', id: 's1', delta: 'Checking.' },
-    { type: 'text-end', id: 's1' },
-    { type: 'tool-input-start', id: 'call_1', toolName: 'getWeather' },
-    { type: 'tool-input-delta', id: 'call_1', delta: '{"city":"Paris"}' },
-    { type: 'tool-input-end', id: 'call_1' },
-    { type: 'tool-call', toolCallId: 'call_1', toolName: 'getWeather', input: '{"city":"Paris"}' },
-    finishPart('tool-calls'),
-  ]
-}
+export const oneToolParts = (): StreamPart[] => [STREAM_START, ...oneToolCall]
 
 /** Provider parts of §10.3: two bare tool calls. */
-export function twoToolParts(): StreamPart[] {
-  return [
-    { type: 'stream-start', warnings: [] },
-    { type: 'tool-call', toolCallId: 'call_1', toolName: 'getWeather', input: '{"city":"Paris"}' },
-    { type: 'tool-call', toolCallId: 'call_2', toolName: 'getWeather', input: '{"city":"Rome"}' },
-    finishPart('tool-calls'),
-  ]
-}
+export const twoToolParts = (): StreamPart[] => [STREAM_START, ...twoToolCalls]
 
 /** A mock model streaming `parts` (fresh stream per call). */
 export function mockModel(parts: StreamPart[], { ttfbMs = 0, chunkDelayMs = 0 } = {}) {
