@@ -17,6 +17,7 @@ import {
   weatherTools,
   type StreamPart,
 } from './headstart.helpers.ts'
+import { headStartTransport, readAll } from './plane-helpers.js'
 
 const plane = await startDevPlane()
 test.after.always(() => plane.close())
@@ -146,7 +147,6 @@ test.serial('the Response body also works as a plain ReadableStream (no native l
 })
 
 test.serial('TriggerChatTransport completes turn 1 through our handler, keep-alive comments included, then turn 2 direct', async (t) => {
-  const { TriggerChatTransport } = await import('@trigger.dev/sdk/chat')
   plane.setAgent({ bootDelayMs: 700, toolOutputs: { getWeather: { city: 'Paris', tempC: 20 } }, text: ['It is ', '20C.'] })
   t.teardown(() => plane.resetAgent())
   const listener = chat.toNodeListener(
@@ -160,26 +160,9 @@ test.serial('TriggerChatTransport completes turn 1 through our handler, keep-ali
   const server = await serve(listener as any)
   t.teardown(() => server.close())
   const sessions: any[] = []
-  const transport = new TriggerChatTransport({
-    task: 'exp-agent',
-    accessToken: async () => {
-      throw new Error('no token refresh expected')
-    },
-    baseURL: plane.apiUrl,
-    headStart: server.url,
-    onSessionChange: (chatId: string, session: any) => sessions.push({ chatId, ...session }),
-  } as any)
-  const collect = async (stream: ReadableStream<any>) => {
-    const out: any[] = []
-    const reader = stream.getReader()
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) return out
-      out.push(value)
-    }
-  }
+  const transport = headStartTransport(plane, server.url, sessions)
   const user1 = { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Weather in Paris?' }] }
-  const turn1 = await collect(
+  const turn1 = await readAll(
     await transport.sendMessages({ trigger: 'submit-message', chatId: 'our-transport', messageId: undefined, messages: [user1], abortSignal: undefined } as any),
   )
   t.deepEqual(
@@ -197,7 +180,7 @@ test.serial('TriggerChatTransport completes turn 1 through our handler, keep-ali
   plane.setAgent({ bootDelayMs: 0, onTurn: (input: any) => (input.kind === 'message' ? { text: ['ok'] } : null) })
   const assistant1 = { id: turn1[0].messageId, role: 'assistant', parts: [{ type: 'text', text: 'Checking.' }] }
   const user2 = { id: 'u2', role: 'user', parts: [{ type: 'text', text: 'Thanks!' }] }
-  const turn2 = await collect(
+  const turn2 = await readAll(
     await transport.sendMessages({
       trigger: 'submit-message',
       chatId: 'our-transport',

@@ -3,6 +3,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { chat } from '@trigger.dev/sdk/chat-server'
+import { TriggerChatTransport } from '@trigger.dev/sdk/chat'
 import { MockLanguageModelV4 } from 'ai/test'
 import { simulateReadableStream, tool } from 'ai'
 import { z } from 'zod'
@@ -221,3 +222,31 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promi
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * The real browser transport for turn 1 through the head-start route at `headStartUrl` and later
+ * turns straight against the plane; it must never need a token refresh. Sessions it reports are
+ * pushed to `sessions`.
+ */
+export function headStartTransport(plane: DevPlane, headStartUrl: string, sessions: any[]) {
+  return new TriggerChatTransport({
+    task: 'exp-agent',
+    accessToken: async () => {
+      throw new Error('no token refresh expected')
+    },
+    baseURL: plane.apiUrl,
+    headStart: headStartUrl,
+    onSessionChange: (chatId: string, session: any) => sessions.push({ chatId, ...session }),
+  } as any)
+}
+
+/** Every value of a stream, in order (the UI chunks of one `sendMessages` turn). */
+export async function readAll(stream: ReadableStream<unknown>): Promise<any[]> {
+  const values: any[] = []
+  const reader = stream.getReader()
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) return values
+    values.push(value)
+  }
+}

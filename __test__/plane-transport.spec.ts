@@ -1,19 +1,8 @@
 // The reference browser transport (@trigger.dev/sdk/chat TriggerChatTransport): turn 1 through
 // the reference head-start route, turn 2 straight to the plane with the session token.
 import test from 'ava'
-import { TriggerChatTransport } from '@trigger.dev/sdk/chat'
 import { startDevPlane } from '../index.js'
-import { mockModel, oneToolCall, referenceServer } from './plane-helpers.js'
-
-async function collect(stream: ReadableStream<any>) {
-  const chunks: any[] = []
-  const reader = stream.getReader()
-  for (;;) {
-    const { value, done } = await reader.read()
-    if (done) return chunks
-    chunks.push(value)
-  }
-}
+import { headStartTransport, mockModel, oneToolCall, readAll, referenceServer } from './plane-helpers.js'
 
 test('TriggerChatTransport: turn 1 via the head-start route, turn 2 directly against the plane', async (t) => {
   const turns: any[] = []
@@ -35,18 +24,10 @@ test('TriggerChatTransport: turn 1 via the head-start route, turn 2 directly aga
     await plane.close()
   })
   const sessions: any[] = []
-  const transport = new TriggerChatTransport({
-    task: 'exp-agent',
-    accessToken: async () => {
-      throw new Error('no token refresh expected')
-    },
-    baseURL: plane.apiUrl,
-    headStart: server.url,
-    onSessionChange: (chatId: string, session: any) => sessions.push({ chatId, ...session }),
-  } as any)
+  const transport = headStartTransport(plane, server.url, sessions)
 
   const user1 = { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Weather in Paris?' }] }
-  const turn1 = await collect(
+  const turn1 = await readAll(
     await transport.sendMessages({ trigger: 'submit-message', chatId: 'chat-t', messageId: undefined, messages: [user1], abortSignal: undefined } as any),
   )
   const types1 = turn1.map((c) => c.type)
@@ -64,7 +45,7 @@ test('TriggerChatTransport: turn 1 via the head-start route, turn 2 directly aga
   plane.clearRequests()
   const assistant1 = { id: turn1[0].messageId, role: 'assistant', parts: [{ type: 'text', text: 'Checking.' }] }
   const user2 = { id: 'u2', role: 'user', parts: [{ type: 'text', text: 'Thanks!' }] }
-  const turn2 = await collect(
+  const turn2 = await readAll(
     await transport.sendMessages({
       trigger: 'submit-message',
       chatId: 'chat-t',
