@@ -5,7 +5,7 @@
 use bytes::{Bytes, BytesMut};
 use chat_headstart_core::session::http::{s2_client, ChannelBody};
 use chat_headstart_core::session::s2::{
-  run_writer, AppendAck, AppendInput, StreamPosition, WriterInput, WriterOptions,
+  run_writer, AppendAck, AppendInput, StreamPosition, WriterInput, WriterOptions, WriterOutcome,
 };
 use chat_headstart_core::session::S2Credentials;
 use http_body_util::BodyExt;
@@ -155,6 +155,26 @@ fn record(i: usize) -> WriterInput {
   )))
 }
 
+/// The writer with a plain client and default options, against the stand-in at `endpoint`.
+fn write_with_defaults(
+  endpoint: &str,
+  input: mpsc::UnboundedReceiver<WriterInput>,
+) -> impl std::future::Future<Output = WriterOutcome> {
+  run_writer(
+    s2_client(None).unwrap(),
+    creds(endpoint),
+    input,
+    WriterOptions::default(),
+  )
+}
+
+/// Polls until the stand-in stored (acked) the first record.
+async fn until_first_record_stored(state: &Mutex<State>) {
+  while state.lock().unwrap().stored.is_empty() {
+    tokio::time::sleep(Duration::from_millis(2)).await;
+  }
+}
+
 #[tokio::test]
 async fn writes_records_in_order_and_reports_the_last_acked_seq() {
   let (endpoint, state) = start(vec![]).await;
@@ -163,13 +183,7 @@ async fn writes_records_in_order_and_reports_the_last_acked_seq() {
     tx.send(record(i)).unwrap();
   }
   drop(tx);
-  let outcome = run_writer(
-    s2_client(None).unwrap(),
-    creds(&endpoint),
-    rx,
-    WriterOptions::default(),
-  )
-  .await;
+  let outcome = write_with_defaults(&endpoint, rx).await;
   assert_eq!(outcome.error, None);
   assert_eq!(outcome.last_acked_seq, Some(4));
   let s = state.lock().unwrap();
@@ -193,12 +207,7 @@ async fn writes_records_in_order_and_reports_the_last_acked_seq() {
 async fn sends_a_batch_without_lingering() {
   let (endpoint, state) = start(vec![]).await;
   let (tx, rx) = mpsc::unbounded_channel();
-  let writer = tokio::spawn(run_writer(
-    s2_client(None).unwrap(),
-    creds(&endpoint),
-    rx,
-    WriterOptions::default(),
-  ));
+  let writer = tokio::spawn(write_with_defaults(&endpoint, rx));
   tx.send(record(0)).unwrap();
   // The source stays open: the record must still reach S2 (no 200 ms linger, no batch fill).
   let deadline = tokio::time::Instant::now() + Duration::from_millis(150);
@@ -232,13 +241,7 @@ async fn retries_an_http_503_on_a_new_session() {
   tx.send(record(0)).unwrap();
   tx.send(record(1)).unwrap();
   drop(tx);
-  let outcome = run_writer(
-    s2_client(None).unwrap(),
-    creds(&endpoint),
-    rx,
-    WriterOptions::default(),
-  )
-  .await;
+  let outcome = write_with_defaults(&endpoint, rx).await;
   assert_eq!(outcome.error, None);
   assert_eq!(outcome.last_acked_seq, Some(1));
   assert_eq!(state.lock().unwrap().sessions, 2);
@@ -249,16 +252,9 @@ async fn a_terminal_frame_resubmits_the_unacked_batches() {
   // Session 1 acks the first frame, then fails; session 2 must carry only what was not acked.
   let (endpoint, state) = start(vec![Behaviour::TerminalAfter(1, 503)]).await;
   let (tx, rx) = mpsc::unbounded_channel();
-  let writer = tokio::spawn(run_writer(
-    s2_client(None).unwrap(),
-    creds(&endpoint),
-    rx,
-    WriterOptions::default(),
-  ));
+  let writer = tokio::spawn(write_with_defaults(&endpoint, rx));
   tx.send(record(0)).unwrap();
-  while state.lock().unwrap().stored.is_empty() {
-    tokio::time::sleep(Duration::from_millis(2)).await;
-  }
+  until_first_record_stored(&state).await;
   tx.send(record(1)).unwrap();
   tx.send(record(2)).unwrap();
   drop(tx);
@@ -279,16 +275,9 @@ async fn gives_up_after_three_attempts_and_keeps_the_acked_prefix() {
   ])
   .await;
   let (tx, rx) = mpsc::unbounded_channel();
-  let writer = tokio::spawn(run_writer(
-    s2_client(None).unwrap(),
-    creds(&endpoint),
-    rx,
-    WriterOptions::default(),
-  ));
+  let writer = tokio::spawn(write_with_defaults(&endpoint, rx));
   tx.send(record(0)).unwrap();
-  while state.lock().unwrap().stored.is_empty() {
-    tokio::time::sleep(Duration::from_millis(2)).await;
-  }
+  until_first_record_stored(&state).await;
   tx.send(record(1)).unwrap();
   drop(tx);
   let outcome = writer.await.unwrap();
@@ -312,13 +301,7 @@ async fn a_400_is_not_retried() {
   let (tx, rx) = mpsc::unbounded_channel();
   tx.send(record(0)).unwrap();
   drop(tx);
-  let outcome = run_writer(
-    s2_client(None).unwrap(),
-    creds(&endpoint),
-    rx,
-    WriterOptions::default(),
-  )
-  .await;
+  let outcome = write_with_defaults(&endpoint, rx).await;
   assert_eq!(outcome.error.map(|e| e.status), Some(Some(400)));
   assert_eq!(outcome.last_acked_seq, None);
   assert_eq!(state.lock().unwrap().sessions, 1);
