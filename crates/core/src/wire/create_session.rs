@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::jsjson::{
-  js_key_order, write_canonical, write_js_number, write_js_string, write_js_value,
+  write_canonical, write_js_number, write_js_object_with, write_js_string, write_js_value,
 };
 use super::request::HeadStartRequest;
 use super::WireError;
@@ -396,19 +396,7 @@ fn write_merged_object(
   out: &mut Vec<u8>,
   merged: IndexMap<&str, Source<'_>>,
 ) -> Result<(), WireError> {
-  let mut entries: Vec<(&str, Source<'_>)> = merged.into_iter().collect();
-  js_key_order(&mut entries);
-  out.push(b'{');
-  for (i, (key, source)) in entries.into_iter().enumerate() {
-    if i > 0 {
-      out.push(b',');
-    }
-    write_js_string(out, key);
-    out.push(b':');
-    write_source(out, source)?;
-  }
-  out.push(b'}');
-  Ok(())
+  write_js_object_with(out, merged.into_iter().collect(), write_source)
 }
 
 /// Appends `,"key":` (or `"key":` for the first member).

@@ -16,6 +16,7 @@
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::convert::Infallible;
 
 /// Appends `s` as a JSON string literal exactly as `JSON.stringify` writes it: `"` and `\`
 /// escaped, `\b \f \n \r \t` short escapes, other C0 controls as `\u00xx` (lower-case hex),
@@ -136,7 +137,7 @@ pub fn array_index(key: &str) -> Option<u32> {
 /// Orders `(key, value)` pairs the way JavaScript enumerates an ordinary object's own keys:
 /// array indices ascending, then every other key in insertion order. Stable and allocation-free
 /// when there is no array-index key (the common case).
-pub fn js_key_order<K: AsRef<str>, V>(entries: &mut [(K, V)]) {
+fn js_key_order<K: AsRef<str>, V>(entries: &mut [(K, V)]) {
   if entries
     .iter()
     .any(|(k, _)| array_index(k.as_ref()).is_some())
@@ -168,7 +169,20 @@ pub fn write_js_value(out: &mut Vec<u8>, value: &Value) {
 }
 
 fn write_js_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
-  let mut entries: Vec<(&str, &Value)> = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+  let entries = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+  let Ok(()) = write_js_object_with(out, entries, |out, value| {
+    write_js_value(out, value);
+    Ok::<(), Infallible>(())
+  });
+}
+
+/// Appends `{"key":value,…}` with the keys in JavaScript's enumeration order (`js_key_order`),
+/// each value written by `write_value`.
+pub fn write_js_object_with<V, E>(
+  out: &mut Vec<u8>,
+  mut entries: Vec<(&str, V)>,
+  mut write_value: impl FnMut(&mut Vec<u8>, V) -> Result<(), E>,
+) -> Result<(), E> {
   js_key_order(&mut entries);
   out.push(b'{');
   for (i, (key, value)) in entries.into_iter().enumerate() {
@@ -177,9 +191,10 @@ fn write_js_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
     }
     write_js_string(out, key);
     out.push(b':');
-    write_js_value(out, value);
+    write_value(out, value)?;
   }
   out.push(b'}');
+  Ok(())
 }
 
 /// Appends the `JSON.stringify(JSON.parse(raw))` form of already-validated JSON text.
