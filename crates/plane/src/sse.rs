@@ -172,15 +172,7 @@ mod tests {
     Record {
       seq,
       timestamp: 1000 + seq,
-      headers: headers
-        .iter()
-        .map(|(n, v)| {
-          (
-            Bytes::copy_from_slice(n.as_bytes()),
-            Bytes::copy_from_slice(v.as_bytes()),
-          )
-        })
-        .collect(),
+      headers: crate::store::headers_from(headers),
       body: Bytes::copy_from_slice(body.as_bytes()),
     }
   }

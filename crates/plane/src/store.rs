@@ -69,6 +69,19 @@ impl NewRecord {
   }
 }
 
+/// Record headers from `(name, value)` string pairs.
+pub fn headers_from(pairs: &[(&str, &str)]) -> Vec<Header> {
+  pairs
+    .iter()
+    .map(|(n, v)| {
+      (
+        Bytes::copy_from_slice(n.as_bytes()),
+        Bytes::copy_from_slice(v.as_bytes()),
+      )
+    })
+    .collect()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
 pub struct Position {
   pub seq_num: u64,

@@ -26,7 +26,7 @@ pub use turn::{handover_chunks, message_chunks, pending_tool_calls, ToolCall};
 use crate::ids::{alnum, nanoid};
 use crate::plane::PlaneState;
 use crate::sessions::Session;
-use crate::store::{NewRecord, Record, Stream};
+use crate::store::{headers_from, NewRecord, Record, Stream};
 
 pub type HookFuture = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
 
@@ -331,15 +331,7 @@ impl Agent {
 
   fn control(&self, headers: &[(&str, &str)]) -> Option<u64> {
     let record = NewRecord {
-      headers: headers
-        .iter()
-        .map(|(n, v)| {
-          (
-            Bytes::copy_from_slice(n.as_bytes()),
-            Bytes::copy_from_slice(v.as_bytes()),
-          )
-        })
-        .collect(),
+      headers: headers_from(headers),
       body: Bytes::new(),
       timestamp: None,
     };
