@@ -146,9 +146,10 @@ let chatCounter = 0
 async function turn(port, { tool = false, stamp = false } = {}) {
   const chatId = `bench-${process.pid}-${++chatCounter}`
   const text = (tool ? 'weather in Paris?' : 'hello there') + (stamp ? ` ${STAMP}` : '')
-  // Stamped turns: delays of step-1 text deltas (vs the model's stamp) and arrival times of
-  // the chunks after step 1's `finish` (matched to the agent's session.out records later).
-  const stepOneDelays = []
+  // Stamped turns: production (the model's stamp) and arrival times of step-1 text deltas, and
+  // arrival times of the chunks after step 1's `finish` (matched to the agent's session.out
+  // records later).
+  const stepOneDeltaTimes = []
   const phaseTwoArrivals = []
   let stepOneChunks = 0
   let inPhaseTwo = false
@@ -184,11 +185,11 @@ async function turn(port, { tool = false, stamp = false } = {}) {
       }
       stepOneChunks++
       const stamped = /@(\d+(?:\.\d+)?) /.exec(frame)
-      if (stamped && frame.includes('"text-delta"')) stepOneDelays.push({ produced: Number(stamped[1]), arrival: epochMs() })
+      if (stamped && frame.includes('"text-delta"')) stepOneDeltaTimes.push({ produced: Number(stamped[1]), arrival: epochMs() })
       if (frame.includes('"type":"finish"')) inPhaseTwo = true
     }
   }
-  return { chatId, startEpoch, headersEpoch, ttfc, total: performance.now() - t0, chunks, stepOneDelays, phaseTwoArrivals, stepOneChunks }
+  return { chatId, startEpoch, headersEpoch, ttfc, total: performance.now() - t0, chunks, stepOneDeltaTimes, phaseTwoArrivals, stepOneChunks }
 }
 
 const median = (xs) => {
@@ -216,7 +217,7 @@ const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x))
 function chunkDelays(turns, outTimestamps) {
   const delays = { stepOne: [], stepOneStreaming: [], phaseTwo: [] }
   for (const t of turns) {
-    for (const { produced, arrival } of t.stepOneDelays) {
+    for (const { produced, arrival } of t.stepOneDeltaTimes) {
       delays.stepOne.push(arrival - produced)
       if (produced >= t.headersEpoch) delays.stepOneStreaming.push(arrival - produced)
     }
