@@ -53,7 +53,7 @@ if (role === 'server') {
   const impl = process.argv.find((a) => a.startsWith('--impl=')).slice(7)
   const apiClient = JSON.parse(process.env.BENCH_API_CLIENT)
   const http = await import('node:http')
-  const { simulateReadableStream, streamText, convertToModelMessages, tool } = await import('ai')
+  const { simulateReadableStream, streamText, convertToModelMessages, tool, stepCountIs } = await import('ai')
   const { MockLanguageModelV4 } = await import('ai/test')
   const { z } = await import('zod')
   const { chat } = await import('../../index.js')
@@ -99,16 +99,29 @@ if (role === 'server') {
   if (impl === 'ours') listener = chat.toNodeListener(chat.headStart({ agentId: 'bench-agent', apiClient, run, idleTimeoutInSeconds: 120 }))
   if (impl === 'ref') listener = refChat.toNodeListener(refChat.headStart({ agentId: 'bench-agent', apiClient, run, idleTimeoutInSeconds: 120 }))
   if (impl === 'plain') {
-    // Plain AI SDK streamText (no head start): the TTFC floor.
+    // Plain AI SDK streamText (no head start, no session): the TTFC floor, and for a tool-call
+    // turn the CPU floor — the same step 1 as run() produces, which any handler calling run() pays.
     listener = chat.toNodeListener(async (req) => {
       const body = await req.json()
-      const result = streamText({ model: model(textParts), messages: await convertToModelMessages(body.headStartMessages) })
+      const messages = await convertToModelMessages(body.headStartMessages)
+      const result = JSON.stringify(body.headStartMessages).includes('weather')
+        ? streamText({ model: model(toolParts), messages, tools, stopWhen: stepCountIs(1) })
+        : streamText({ model: model(textParts), messages })
       return result.toUIMessageStreamResponse()
     })
   }
   const server = http.createServer(listener)
   server.keepAliveTimeout = 60_000
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
+  // Garbage collections by kind, reported with the CPU (why: see the memory-reducer rows).
+  const { PerformanceObserver, constants } = await import('node:perf_hooks')
+  const gcs = { minor: 0, major: 0 }
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcs.major++
+      else if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gcs.minor++
+    }
+  }).observe({ entryTypes: ['gc'] })
   let peakRss = 0
   // memoryUsage.rss() reads /proc only; memoryUsage() also walks the V8 heap spaces, which
   // would bill measurable sampling CPU to whichever handler has the longer turns.
@@ -122,7 +135,7 @@ if (role === 'server') {
     }
     if (m === 'stats') {
       peakRss = Math.max(peakRss, process.memoryUsage.rss())
-      process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage.rss(), peakRss })
+      process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage.rss(), peakRss, gcs: { ...gcs } })
       peakRss = process.memoryUsage.rss()
     }
   })
@@ -131,9 +144,8 @@ if (role === 'server') {
 // ---------------------------------------------------------------------------------------------
 // Role: main (the browser side).
 
-function child(args, env = {}) {
-  const c = fork(self, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  return c
+function child(args, env = {}, execArgv = []) {
+  return fork(self, args, { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
 }
 
 async function request(c, msg) {
@@ -235,11 +247,14 @@ if (role === 'main') {
   const plane = child(['--role=plane'])
   const planeInfo = (await once(plane, 'message'))[0]
   const apiClient = JSON.stringify({ baseURL: planeInfo.apiUrl, accessToken: planeInfo.secretKey })
+  // `<impl>-nmr`: the same handler in a process with V8's memory reducer off, for the CPU rows
+  // that separate per-turn work from idle-time heap shrinking (see the report).
   const servers = {}
-  for (const impl of ['plain', 'ours', 'ref']) {
-    const c = child(['--role=server', `--impl=${impl}`], { BENCH_API_CLIENT: apiClient })
+  for (const name of ['plain', 'ours', 'ref', 'plain-nmr', 'ours-nmr', 'ref-nmr']) {
+    const [impl, nmr] = name.split('-')
+    const c = child(['--role=server', `--impl=${impl}`], { BENCH_API_CLIENT: apiClient }, nmr ? ['--no-memory-reducer'] : [])
     const { port } = (await once(c, 'message'))[0]
-    servers[impl] = { c, port }
+    servers[name] = { c, port }
   }
   const rounds = quick ? 5 : 15
   const results = {}
@@ -270,32 +285,34 @@ if (role === 'main') {
   }
 
   // 3./4. Handler CPU per tool-call turn with 200 and with 2000 phase-2 chunks.
-  // Rotated rounds (ours/ref alternate, a few turns each): a shared box's load drifts, and both
-  // handlers should see the same drift. Per-turn CPU = all rounds' CPU / all rounds' turns, so
-  // the garbage collections a handler causes are billed to it (a median round could skip them).
-  const cpuPerTurn = async (deltas) => {
+  // Rotated rounds (the implementations take turns, a few turns each, the order shifting every
+  // round): a shared box's load drifts, and every handler should see the same drift. Per-turn
+  // CPU = all rounds' CPU / all rounds' turns, so the garbage collections a handler causes are
+  // billed to it (a median round could skip them).
+  const cpuPerTurn = async (deltas, impls) => {
     await request(plane, { agentText: Array.from({ length: deltas }, (_, i) => `t${i} `), bootDelayMs: 0 })
     // Warm-up of this exact scenario first (JIT of the phase-2 path), then the measured rounds.
-    for (const impl of ['ours', 'ref']) for (let i = 0; i < 3; i++) await turn(servers[impl].port, { tool: true })
-    const total = { ours: 0, ref: 0 }
-    const chunks = {}
+    for (const impl of impls) for (let i = 0; i < 3; i++) await turn(servers[impl].port, { tool: true })
+    const out = Object.fromEntries(impls.map((impl) => [impl, { cpu: 0, chunks: 0, minorGcs: 0, majorGcs: 0 }]))
     for (let r = 0; r < cpuRounds; r++) {
-      for (const impl of r % 2 === 0 ? ['ours', 'ref'] : ['ref', 'ours']) {
+      for (let k = 0; k < impls.length; k++) {
+        const impl = impls[(k + r) % impls.length]
         const before = await request(servers[impl].c, 'stats')
-        for (let i = 0; i < turnsPerRound; i++) chunks[impl] = (await turn(servers[impl].port, { tool: true })).chunks
+        for (let i = 0; i < turnsPerRound; i++) out[impl].chunks = (await turn(servers[impl].port, { tool: true })).chunks
         const after = await request(servers[impl].c, 'stats')
-        total[impl] += cpuMs(before, after)
+        out[impl].cpu += cpuMs(before, after)
+        out[impl].minorGcs += after.gcs.minor - before.gcs.minor
+        out[impl].majorGcs += after.gcs.major - before.gcs.major
       }
     }
-    return {
-      ours: { cpu: total.ours / (cpuRounds * turnsPerRound), chunks: chunks.ours },
-      ref: { cpu: total.ref / (cpuRounds * turnsPerRound), chunks: chunks.ref },
-    }
+    const turns = cpuRounds * turnsPerRound
+    for (const o of Object.values(out)) o.cpu /= turns
+    return out
   }
   const cpuRounds = quick ? 2 : 8
   const turnsPerRound = 5
-  const cpu200 = await cpuPerTurn(193)
-  const cpu2000 = await cpuPerTurn(1993)
+  const cpu200 = await cpuPerTurn(193, ['ours', 'ref', 'ours-nmr', 'ref-nmr', 'plain-nmr'])
+  const cpu2000 = await cpuPerTurn(1993, ['ours', 'ref'])
   await request(plane, { agentText: ['It is ', '20C.'], bootDelayMs: AGENT_BOOT_MS })
 
   // 5. Concurrent turns.
@@ -334,9 +351,30 @@ if (role === 'main') {
     `  agent's turn-complete appended at (ms after the request, 1 ms resolution): ours ${fmt(m(agentDone.ours))}   reference ${fmt(m(agentDone.ref))}` +
       `   (floor for any handler: control-plane latency + agent boot = ${API_LATENCY_MS + AGENT_BOOT_MS} ms)`,
   )
-  console.log(`\nhandler CPU per tool-call turn (ms, server process; ${cpuRounds} rotated rounds of ${turnsPerRound} turns each)`)
-  console.log(`  ${cpu200.ours.chunks} chunks: ours ${fmt(cpu200.ours.cpu, 2)}   reference ${fmt(cpu200.ref.cpu, 2)}   ratio ${fmt(cpu200.ours.cpu / cpu200.ref.cpu, 3)} (target <= 0.3)`)
+  const turnsMeasured = cpuRounds * turnsPerRound
+  const gcText = (o) => `${o.majorGcs} major + ${o.minorGcs} minor GCs`
+  console.log(`\nhandler CPU per tool-call turn (ms, server process; ${cpuRounds} rotated rounds of ${turnsPerRound} turns each, ${turnsMeasured} turns per row)`)
+  console.log(
+    `  ${cpu200.ours.chunks} chunks: ours ${fmt(cpu200.ours.cpu, 2)}   reference ${fmt(cpu200.ref.cpu, 2)}   ratio ${fmt(cpu200.ours.cpu / cpu200.ref.cpu, 3)} (target <= 0.3)` +
+      `   [${gcText(cpu200.ours)} / ${gcText(cpu200.ref)}]`,
+  )
   console.log(`  ${cpu2000.ours.chunks} chunks: ours ${fmt(cpu2000.ours.cpu, 2)}   reference ${fmt(cpu2000.ref.cpu, 2)}`)
+  // Sequential turns leave a server idle most of the time; V8's memory reducer then runs
+  // heap-shrinking major GCs (and shrinks the young generation, so more minor GCs follow) when
+  // the allocation rate is low, so the handler that does less per turn can pay them more often.
+  // The same handlers with `--no-memory-reducer` show the per-turn work without that.
+  const [on, rn, pn] = [cpu200['ours-nmr'], cpu200['ref-nmr'], cpu200['plain-nmr']]
+  console.log(
+    `  ${on.chunks} chunks, V8 memory reducer off in both (--no-memory-reducer): ours ${fmt(on.cpu, 2)}   reference ${fmt(rn.cpu, 2)}   ratio ${fmt(on.cpu / rn.cpu, 3)}` +
+      `   [${gcText(on)} / ${gcText(rn)}]`,
+  )
+  console.log(
+    `  AI SDK floor: the same step 1 from plain streamText + toUIMessageStreamResponse, no session (${pn.chunks} chunks, memory reducer off): ${fmt(pn.cpu, 2)}`,
+  )
+  console.log(
+    `    above that floor: ours ${fmt(on.cpu - pn.cpu, 2)}   reference ${fmt(rn.cpu - pn.cpu, 2)}   ratio ${fmt((on.cpu - pn.cpu) / (rn.cpu - pn.cpu), 3)}` +
+      `   (0.3 × reference = ${fmt(0.3 * rn.cpu, 2)} ms ${0.3 * rn.cpu < pn.cpu ? '<' : '>='} the floor: ${0.3 * rn.cpu < pn.cpu ? 'no handler whose run() calls streamText can reach 0.3' : 'reachable in principle'})`,
+  )
   const perChunk = (x) => ((x.cpu2000 - x.cpu200) * 1000) / 1800
   const ourPer = perChunk({ cpu2000: cpu2000.ours.cpu, cpu200: cpu200.ours.cpu })
   const refPer = perChunk({ cpu2000: cpu2000.ref.cpu, cpu200: cpu200.ref.cpu })
