@@ -6,8 +6,9 @@
 use super::api::{encode_uri_component, S2Credentials};
 use super::http::{ChannelBody, S2Client};
 use super::retry::{s2_backoff, s2_status_is_retryable, S2_MAX_ATTEMPTS};
+use super::s2_frame::{self, decode_terminal, FrameDecoder, TerminalError};
 pub use super::s2_proto::{AppendAck, AppendInput, AppendRecord, Header, StreamPosition};
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderValue, Method, Request};
 use http_body_util::BodyExt;
 use std::collections::VecDeque;
@@ -77,85 +78,41 @@ pub fn resolve_target(creds: &S2Credentials) -> Result<S2Target, String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Framing (§3.3): 3-byte BE length (flag byte included) + 1 flag byte + payload.
-
-pub const MAX_FRAME_LEN: usize = 2 * 1024 * 1024;
-const TERMINAL_FLAG: u8 = 0x80;
-
-pub fn encode_frame(input: &AppendInput) -> Bytes {
-  let payload_len = prost::Message::encoded_len(input);
-  let mut out = BytesMut::with_capacity(4 + payload_len);
-  let l = payload_len + 1;
-  out.put_u8((l >> 16) as u8);
-  out.put_u8((l >> 8) as u8);
-  out.put_u8(l as u8);
-  out.put_u8(0);
-  prost::Message::encode(input, &mut out).expect("BytesMut grows");
-  out.freeze()
-}
+// Server frames (§3.3): the framing itself is `s2_frame`; here acks and terminals decode.
 
 /// One decoded server frame.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerFrame {
   Ack(AppendAck),
   /// Terminal error frame: status + JSON `{code, message}`.
-  Terminal {
-    status: u16,
-    code: Option<String>,
-    message: String,
-  },
+  Terminal(TerminalError),
 }
 
-/// Incremental frame decoder over the response body.
+/// Incremental decoder of the append session's response body into acks and terminals.
 #[derive(Default)]
-pub struct FrameDecoder {
-  buf: BytesMut,
+pub struct ServerFrameDecoder {
+  frames: FrameDecoder,
 }
 
-impl FrameDecoder {
+impl ServerFrameDecoder {
   pub fn push(&mut self, data: &[u8]) {
-    self.buf.extend_from_slice(data);
+    self.frames.push(data);
   }
 
   pub fn next_frame(&mut self) -> Result<Option<ServerFrame>, String> {
-    if self.buf.len() < 4 {
+    let Some(frame) = self.frames.next_frame().map_err(|e| e.to_string())? else {
       return Ok(None);
-    }
-    let len = ((self.buf[0] as usize) << 16) | ((self.buf[1] as usize) << 8) | self.buf[2] as usize;
-    if len == 0 || len > MAX_FRAME_LEN {
-      return Err(format!("invalid S2S frame length {len}"));
-    }
-    if self.buf.len() < 3 + len {
-      return Ok(None);
-    }
-    self.buf.advance(3);
-    let flags = self.buf[0];
-    self.buf.advance(1);
-    let payload = self.buf.split_to(len - 1).freeze();
-    if flags & 0x60 != 0 {
+    };
+    if frame.compression != 0 {
       return Err("compressed S2S frames are not negotiated".into());
     }
-    if flags & TERMINAL_FLAG != 0 {
-      if payload.len() < 2 {
-        return Err("short S2S terminal frame".into());
-      }
-      let status = u16::from_be_bytes([payload[0], payload[1]]);
-      let v: serde_json::Value =
-        serde_json::from_slice(&payload[2..]).unwrap_or(serde_json::Value::Null);
-      let code = v.get("code").and_then(|c| c.as_str()).map(str::to_string);
-      let message = v
-        .get("message")
-        .and_then(|c| c.as_str())
-        .unwrap_or("S2 error")
-        .to_string();
-      return Ok(Some(ServerFrame::Terminal {
-        status,
-        code,
-        message,
-      }));
+    if frame.terminal {
+      return Ok(Some(ServerFrame::Terminal(decode_terminal(
+        &frame.payload,
+      )?)));
     }
     let ack: AppendAck =
-      prost::Message::decode(payload).map_err(|e| format!("undecodable AppendAck: {e}"))?;
+      prost::Message::decode(frame.payload).map_err(|e| format!("undecodable AppendAck: {e}"))?;
     Ok(Some(ServerFrame::Ack(ack)))
   }
 }
@@ -189,7 +146,7 @@ pub fn take_batch(pending: &mut VecDeque<Bytes>) -> Vec<Bytes> {
 }
 
 fn batch_frame(batch: &[Bytes]) -> Bytes {
-  encode_frame(&AppendInput {
+  s2_frame::encode_message(&AppendInput {
     records: batch
       .iter()
       .map(|b| AppendRecord {
@@ -338,7 +295,7 @@ impl AppendSession {
         )));
         return;
       }
-      let mut decoder = FrameDecoder::default();
+      let mut decoder = ServerFrameDecoder::default();
       loop {
         match body.frame().await {
           Some(Ok(frame)) => {
@@ -458,7 +415,7 @@ pub async fn run_writer(
           Err(_) => Some(WriterError::new(Some(408), None, "S2 ack timeout")),
           Ok(None) => Some(WriterError::new(Some(502), None, "Stream closed with pending acks")),
           Ok(Some(Err(e))) => Some(e),
-          Ok(Some(Ok(ServerFrame::Terminal { status, code, message }))) => Some(WriterError::new(Some(status), code, message)),
+          Ok(Some(Ok(ServerFrame::Terminal(t)))) => Some(WriterError::new(Some(t.status), t.code, t.message)),
           Ok(Some(Ok(ServerFrame::Ack(ack)))) => {
             let batch_len = inflight.front().map(|b| b.len() as u64).unwrap_or(0);
             match (ack.start, ack.end, ack.tail) {
@@ -567,7 +524,7 @@ mod tests {
       match_seq_num: None,
       fencing_token: None,
     };
-    let frame = encode_frame(&input);
+    let frame = s2_frame::encode_message(&input);
     let l = ((frame[0] as usize) << 16) | ((frame[1] as usize) << 8) | frame[2] as usize;
     assert_eq!(l, frame.len() - 3);
     assert_eq!(frame[3], 0);
@@ -596,23 +553,29 @@ mod tests {
     let tl = term_json.len() + 3;
     wire.extend_from_slice(&[0, 0, tl as u8, 0x80, 0x01, 0xF7]);
     wire.extend_from_slice(term_json);
-    let mut d = FrameDecoder::default();
+    let mut d = ServerFrameDecoder::default();
     d.push(&wire[..3]);
     assert_eq!(d.next_frame().unwrap(), None);
     d.push(&wire[3..]);
     assert_eq!(d.next_frame().unwrap(), Some(ServerFrame::Ack(ack)));
     assert_eq!(
       d.next_frame().unwrap(),
-      Some(ServerFrame::Terminal {
+      Some(ServerFrame::Terminal(TerminalError {
         status: 503,
         code: Some("unavailable".into()),
         message: "down".into()
-      })
+      }))
     );
     assert_eq!(d.next_frame().unwrap(), None);
-    let mut bad = FrameDecoder::default();
+    let mut bad = ServerFrameDecoder::default();
     bad.push(&[0xFF, 0xFF, 0xFF, 0]);
     assert!(bad.next_frame().is_err());
+    let mut compressed = ServerFrameDecoder::default();
+    compressed.push(&[0, 0, 1, 0x20]);
+    assert_eq!(
+      compressed.next_frame(),
+      Err("compressed S2S frames are not negotiated".to_string())
+    );
   }
 
   #[test]

@@ -2,12 +2,12 @@
 //! frame, FIFO; errors as a terminal frame) and the unary JSON / protobuf appends.
 
 use bytes::Bytes;
+use chat_headstart_core::session::s2_frame::{self as frame, FrameDecoder};
 use http::{HeaderValue, Response};
 use http_body_util::BodyExt;
 use prost::Message;
 use serde::Deserialize;
 
-use super::frame::{self, FrameDecoder};
 use super::proto::{AppendAck, AppendInput};
 use super::S2Request;
 use crate::http::{
@@ -244,7 +244,7 @@ fn session(req: S2Request, terminal_fault: Option<TerminalFault>) -> Resp {
         let records = input.records.into_iter().map(NewRecord::from).collect();
         match stream.append(records, input.match_seq_num, input.fencing_token.as_deref()) {
           Ok(ack) => {
-            let ack = frame::encode(&AppendAck::from(ack).encode_to_vec());
+            let ack = frame::encode_message(&AppendAck::from(ack));
             if tx.send(Ok(ack)).await.is_err() {
               return;
             }
@@ -255,9 +255,7 @@ fn session(req: S2Request, terminal_fault: Option<TerminalFault>) -> Resp {
             if let Some((key, value)) = e.detail() {
               body[key] = value;
             }
-            let mut payload = e.status().to_be_bytes().to_vec();
-            payload.extend_from_slice(body.to_string().as_bytes());
-            let _ = tx.send(Ok(terminal_raw(&payload))).await;
+            let _ = tx.send(Ok(frame::terminal_json(e.status(), &body))).await;
             return;
           }
         }
@@ -269,15 +267,6 @@ fn session(req: S2Request, terminal_fault: Option<TerminalFault>) -> Resp {
     .headers_mut()
     .insert("content-type", HeaderValue::from_static("s2s/proto"));
   resp
-}
-
-/// A terminal frame whose payload (status + JSON) is already assembled.
-fn terminal_raw(payload: &[u8]) -> Bytes {
-  let len = payload.len() + 1;
-  let mut out = Vec::with_capacity(len + 3);
-  out.extend_from_slice(&[(len >> 16) as u8, (len >> 8) as u8, len as u8, 0x80]);
-  out.extend_from_slice(payload);
-  Bytes::from(out)
 }
 
 #[cfg(test)]
@@ -300,12 +289,5 @@ mod tests {
     assert_eq!(&records[0].body[..], &[1, 2]);
     assert!(parse_json_append(br#"{"records":[{"body":1}]}"#, Format::Raw).is_err());
     assert!(parse_json_append(b"nope", Format::Raw).is_err());
-  }
-
-  #[test]
-  fn terminal_raw_matches_frame_terminal() {
-    let mut payload = 503u16.to_be_bytes().to_vec();
-    payload.extend_from_slice(br#"{"code":"a","message":"b"}"#);
-    assert_eq!(terminal_raw(&payload), frame::terminal(503, "a", "b"));
   }
 }

@@ -6,7 +6,6 @@
 //! or a unary read (JSON or protobuf). `GET …/records/tail` — the tail.
 
 mod append;
-pub mod frame;
 pub mod proto;
 mod read;
 

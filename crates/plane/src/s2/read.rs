@@ -7,13 +7,13 @@ use std::time::Duration;
 use http::{HeaderValue, Response};
 use prost::Message;
 
-use super::frame;
 use super::proto::ReadBatch;
 use super::S2Request;
 use crate::follow::{follow, Event, FollowOptions};
 use crate::http::{channel_body, header_str, json, query_pairs, response, s2_error, Resp};
 use crate::sse::{batch_json, event_frame, insert_sse_headers, Format, Progress};
 use crate::store::{Stream, MAX_BATCH_METERED_BYTES, MAX_BATCH_RECORDS};
+use chat_headstart_core::session::s2_frame as frame;
 
 #[derive(Default, Debug, PartialEq)]
 pub struct ReadQuery {
@@ -131,15 +131,12 @@ pub async fn read(req: S2Request) -> Resp {
             records: records.iter().map(Into::into).collect(),
             tail: tail.map(Into::into),
           };
-          Some(frame::encode(&batch.encode_to_vec()))
+          Some(frame::encode_message(&batch))
         }
-        Event::Heartbeat { tail, .. } => Some(frame::encode(
-          &ReadBatch {
-            records: vec![],
-            tail: Some(tail.into()),
-          }
-          .encode_to_vec(),
-        )),
+        Event::Heartbeat { tail, .. } => Some(frame::encode_message(&ReadBatch {
+          records: vec![],
+          tail: Some(tail.into()),
+        })),
         Event::Done => None,
         Event::Error(message) => Some(frame::terminal(503, "unavailable", message)),
       }));
