@@ -10,7 +10,7 @@ import {
   firstTurnBody,
   mockModel,
   normaliseChunks,
-  oneToolParts,
+  oneToolCall,
   textParts,
   turnThrough,
   weatherTools,
@@ -41,9 +41,9 @@ function remember<T extends { result: { text: string; headers: Record<string, st
   return r
 }
 
-function run(parts: StreamPart[], { tools = false, ttfbMs = 0, chunkDelayMs = 0 } = {}) {
+function run(parts: StreamPart[], { tools = false, initialDelayInMs = 0, chunkDelayInMs = 0 } = {}) {
   return async ({ streamText }: any) =>
-    streamText({ model: mockModel(parts, { ttfbMs, chunkDelayMs }), ...(tools ? { tools: await weatherTools() } : {}) })
+    streamText({ model: mockModel(parts, { initialDelayInMs, chunkDelayInMs }), ...(tools ? { tools: await weatherTools() } : {}) })
 }
 
 const inAppends = (raw: LoggedRequestLike[], chatId: string) =>
@@ -54,7 +54,7 @@ const types = (chunks: any[]) => chunks.map((c) => c.type)
 test.serial('§10.4 browser aborts during step 1: handover-skip, same requests as the reference', async (t) => {
   const plane = await freshPlane()
   t.teardown(() => plane.close())
-  const slow = { run: run(textParts(Array.from({ length: 30 }, (_, i) => `w${i} `)), { chunkDelayMs: 50 }) }
+  const slow = { run: run(textParts(Array.from({ length: 30 }, (_, i) => `w${i} `)), { chunkDelayInMs: 50 }) }
   const abortAfter = (chunks: any[]) => chunks.some((c) => c.type === 'text-delta')
   const ref = await turnThrough('ref', plane, 'ref-abort1', slow, { abortAfter, settleMs: 800 })
   const ours = remember(await turnThrough('ours', plane, 'our-abort1', slow, { abortAfter, settleMs: 800 }))
@@ -68,7 +68,7 @@ test.serial('§10.5 browser aborts during phase 2: the subscription closes, the 
   t.teardown(() => plane.close())
   plane.setAgent({ bootDelayMs: 1500 })
   const abortAfter = (chunks: any[]) => chunks.some((c) => c.type === 'finish')
-  const ours = remember(await turnThrough('ours', plane, 'our-abort2', { run: run(oneToolParts(), { tools: true }) }, { abortAfter }))
+  const ours = remember(await turnThrough('ours', plane, 'our-abort2', { run: run(oneToolCall, { tools: true }) }, { abortAfter }))
   t.is(types(ours.result.chunks).at(-1), 'finish')
   // The handover goes out after step 1's last record is acked, which can be after the abort.
   await eventually(() => inAppends(plane.requests(), 'our-abort2').length > 0)
@@ -86,7 +86,7 @@ test.serial('§10.6a agent silent: improvement 4 ends phase 2 with an error chun
   plane.setAgent({ silent: true })
   const t0 = Date.now()
   const ours = remember(
-    await turnThrough('ours', plane, 'our-silent', { run: run(oneToolParts(), { tools: true }), handoverTimeoutInSeconds: 1 }),
+    await turnThrough('ours', plane, 'our-silent', { run: run(oneToolCall, { tools: true }), handoverTimeoutInSeconds: 1 }),
   )
   const last = ours.result.chunks.at(-1)
   t.is(last.type, 'error')
@@ -98,7 +98,7 @@ test.serial('§10.6a agent silent: improvement 4 ends phase 2 with an error chun
 test.serial('§10.6b idle timeout during step 1: abort chunk + handover-skip like the reference', async (t) => {
   const plane = await freshPlane()
   t.teardown(() => plane.close())
-  const slow = { run: run(textParts(['Hello', ' world', ' a', ' b', ' c', ' d']), { chunkDelayMs: 400 }), idleTimeoutInSeconds: 1 }
+  const slow = { run: run(textParts(['Hello', ' world', ' a', ' b', ' c', ' d']), { chunkDelayInMs: 400 }), idleTimeoutInSeconds: 1 }
   const ref = await turnThrough('ref', plane, 'ref-idle', slow, { settleMs: 300 })
   const ours = remember(await turnThrough('ours', plane, 'our-idle', slow, { settleMs: 300 }))
   t.deepEqual(normaliseChunks(ours.result.chunks), normaliseChunks(ref.result.chunks))
@@ -136,9 +136,9 @@ test.serial('§10.8 S2 write fails (HTTP 503 ×3): normal phase 1, phase 2 from 
   const plane = await freshPlane()
   t.teardown(() => plane.close())
   plane.setFaults({ s2Append: { status: 503, times: 3 } })
-  const ref = await turnThrough('ref', plane, 'ref-s2', { run: run(oneToolParts(), { tools: true }) })
+  const ref = await turnThrough('ref', plane, 'ref-s2', { run: run(oneToolCall, { tools: true }) })
   plane.setFaults({ s2Append: { status: 503, times: 3 } })
-  const ours = remember(await turnThrough('ours', plane, 'our-s2', { run: run(oneToolParts(), { tools: true }) }))
+  const ours = remember(await turnThrough('ours', plane, 'our-s2', { run: run(oneToolCall, { tools: true }) }))
   t.deepEqual(normaliseChunks(ours.result.chunks), normaliseChunks(ref.result.chunks))
   const get = ours.raw.find((r) => r.method === 'GET')!
   t.false('last-event-id' in get.headers)
@@ -154,7 +154,7 @@ test.serial('improvement 7: writer failure after an acked prefix resumes after t
     s2Append: { terminalStatus: 503, afterFrames: 1, times: 1, then: { status: 503, times: 10 } },
   })
   const ours = remember(
-    await turnThrough('ours', plane, 'our-s2b', { run: run([...oneToolParts()], { tools: true, chunkDelayMs: 30 }) }),
+    await turnThrough('ours', plane, 'our-s2b', { run: run(oneToolCall, { tools: true, chunkDelayInMs: 30 }) }),
   )
   const chunks = ours.result.chunks
   const split = chunks.findIndex((c) => c.type === 'finish') + 1
@@ -199,7 +199,6 @@ test.serial('§10.10 provider error in step 1: identical chunks, handover isFina
   const plane = await freshPlane()
   t.teardown(() => plane.close())
   const parts: StreamPart[] = [
-    { type: 'stream-start', warnings: [] },
     { type: 'text-start', id: 's1' },
     { type: 'text-delta', id: 's1', delta: 'Hel' },
     { type: 'error', error: new Error('provider exploded') },
@@ -217,9 +216,9 @@ test.serial('§10.11 handover rejected with 413: skip, phase 1 only, like the re
   const plane = await freshPlane()
   t.teardown(() => plane.close())
   plane.setFaults({ inAppend: { status: 413, message: 'too large', times: 1 } })
-  const ref = await turnThrough('ref', plane, 'ref-413', { run: run(oneToolParts(), { tools: true }) }, { settleMs: 200 })
+  const ref = await turnThrough('ref', plane, 'ref-413', { run: run(oneToolCall, { tools: true }) }, { settleMs: 200 })
   plane.setFaults({ inAppend: { status: 413, message: 'too large', times: 1 } })
-  const ours = remember(await turnThrough('ours', plane, 'our-413', { run: run(oneToolParts(), { tools: true }) }, { settleMs: 200 }))
+  const ours = remember(await turnThrough('ours', plane, 'our-413', { run: run(oneToolCall, { tools: true }) }, { settleMs: 200 }))
   t.deepEqual(normaliseChunks(ours.result.chunks), normaliseChunks(ref.result.chunks))
   t.is(types(ours.result.chunks).at(-1), 'finish')
   t.deepEqual(ours.requests, ref.requests)
@@ -230,8 +229,8 @@ test.serial('§10.12 phase-2 subscription 404: an error chunk names it (the refe
   const plane = await freshPlane()
   t.teardown(() => plane.close())
   plane.setFaults({ sse: { status: 404 } })
-  const ref = await turnThrough('ref', plane, 'ref-404', { run: run(oneToolParts(), { tools: true }) })
-  const ours = remember(await turnThrough('ours', plane, 'our-404', { run: run(oneToolParts(), { tools: true }) }))
+  const ref = await turnThrough('ref', plane, 'ref-404', { run: run(oneToolCall, { tools: true }) })
+  const ours = remember(await turnThrough('ours', plane, 'our-404', { run: run(oneToolCall, { tools: true }) }))
   t.is(types(ref.result.chunks).at(-1), 'finish')
   const ourTypes = types(ours.result.chunks)
   t.deepEqual(ourTypes.slice(0, -1), types(ref.result.chunks))
@@ -281,7 +280,7 @@ test.serial('improvement 1: run() starts while createSession is still in flight'
     await turnThrough('ours', plane, 'our-concurrent', {
       run: async ({ streamText }: any) => {
         modelCalledAt = performance.now() - t0
-        return streamText({ model: mockModel(textParts(), { ttfbMs: 600 }) })
+        return streamText({ model: mockModel(textParts(), { initialDelayInMs: 600 }) })
       },
     }),
   )
@@ -297,7 +296,7 @@ test.serial('improvement 2: no linger — step-1 records reach session.out while
   // ours sends each batch as soon as the previous one is acked.
   const plane = await freshPlane({ flushIntervalMs: 1500 })
   t.teardown(() => plane.close())
-  const slow = { run: run(textParts(Array.from({ length: 12 }, (_, i) => `w${i} `)), { chunkDelayMs: 80 }) }
+  const slow = { run: run(textParts(Array.from({ length: 12 }, (_, i) => `w${i} `)), { chunkDelayInMs: 80 }) }
   const persistedMidway = async (kind: 'ref' | 'ours', chatId: string) => {
     let seen = -1
     const r = await turnThrough(kind, plane, chatId, slow, {
@@ -322,7 +321,7 @@ test.serial('improvement 3: SSE comment keep-alives while phase 2 waits', async 
   t.teardown(() => plane.close())
   plane.setAgent({ bootDelayMs: 900 })
   const ours = remember(
-    await turnThrough('ours', plane, 'our-keepalive', { run: run(oneToolParts(), { tools: true }), keepAliveIntervalMs: 200 }),
+    await turnThrough('ours', plane, 'our-keepalive', { run: run(oneToolCall, { tools: true }), keepAliveIntervalMs: 200 }),
   )
   t.true(ours.result.comments.length >= 2, `${ours.result.comments.length} keep-alives`)
   t.true(ours.result.comments.every((c) => c === ': keep-alive'))

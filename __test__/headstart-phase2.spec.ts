@@ -8,13 +8,13 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import test from 'ava'
 import { chat, startDevPlane, type DevPlane, type LoggedRequest } from '../index.js'
-import { delay, eventually, firstTurnBody, mockModel, oneToolParts, postTurn, serve, weatherTools } from './headstart.helpers.ts'
+import { delay, eventually, firstTurnBody, mockModel, oneToolCall, postTurn, serve, weatherTools } from './headstart.helpers.ts'
 
 function headStartOptions(plane: DevPlane) {
   return {
     agentId: 'exp-agent',
     apiClient: plane.apiClient,
-    run: async ({ streamText }: any) => streamText({ model: mockModel(oneToolParts()), tools: await weatherTools() }),
+    run: async ({ streamText }: any) => streamText({ model: mockModel(oneToolCall), tools: await weatherTools() }),
   }
 }
 

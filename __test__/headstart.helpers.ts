@@ -1,16 +1,14 @@
-// Shared helpers of the headStart specs: a scripted mock model, a node:http mount for Web
-// Fetch handlers, an SSE client that records what the browser sees, and normalisers that make
-// the reference's and our output comparable (generated ids replaced by placeholders).
+// Shared helpers of the headStart specs: step-1 fixtures (for plane-helpers' mock model, re-
+// exported here), a node:http mount for Web Fetch handlers, an SSE client that records what the
+// browser sees, and normalisers that make the reference's and our output comparable (generated
+// ids replaced by placeholders).
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { simulateReadableStream } from 'ai'
-import { MockLanguageModelV4 } from 'ai/test'
-import { finish, oneToolCall, twoToolCalls } from './plane-helpers.js'
+import { finish } from './plane-helpers.js'
+
+export { mockModel, oneToolCall, twoToolCalls } from './plane-helpers.js'
 
 export type StreamPart = Record<string, unknown>
-
-/** The provider's opening part; plane-helpers' step-1 fixtures start after it. */
-const STREAM_START: StreamPart = { type: 'stream-start', warnings: [] }
 
 /** A provider `finish` part (the step-1 fixtures' own). */
 export const finishPart = (unified: Parameters<typeof finish>[0]): StreamPart => finish(unified)
@@ -18,27 +16,11 @@ export const finishPart = (unified: Parameters<typeof finish>[0]): StreamPart =>
 /** Provider parts of a pure-text step: "Hello", " world" (§10.1's deltas) by default. */
 export function textParts(deltas: string[] = ['Hello', ' world']): StreamPart[] {
   return [
-    STREAM_START,
     { type: 'text-start', id: 's1' },
     ...deltas.map((delta) => ({ type: 'text-delta', id: 's1', delta })),
     { type: 'text-end', id: 's1' },
     finish('stop'),
   ]
-}
-
-/** Provider parts of §10.2: "Checking." then one streamed getWeather call. */
-export const oneToolParts = (): StreamPart[] => [STREAM_START, ...oneToolCall]
-
-/** Provider parts of §10.3: two bare tool calls. */
-export const twoToolParts = (): StreamPart[] => [STREAM_START, ...twoToolCalls]
-
-/** A mock model streaming `parts` (fresh stream per call). */
-export function mockModel(parts: StreamPart[], { ttfbMs = 0, chunkDelayMs = 0 } = {}) {
-  return new MockLanguageModelV4({
-    doStream: async () => ({
-      stream: simulateReadableStream({ chunks: parts as never[], initialDelayInMs: ttfbMs, chunkDelayInMs: chunkDelayMs }),
-    }),
-  })
 }
 
 /** Schema-only tool set (no execute: the agent runs the tools). */

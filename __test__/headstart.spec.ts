@@ -9,11 +9,11 @@ import {
   mockModel,
   normaliseChunks,
   normaliseRequests,
-  oneToolParts,
+  oneToolCall,
   postTurn,
   serve,
   textParts,
-  twoToolParts,
+  twoToolCalls,
   weatherTools,
   type StreamPart,
 } from './headstart.helpers.ts'
@@ -89,7 +89,7 @@ test.serial('pure-text first turn (§10.1): same chunks and same requests as the
 })
 
 test.serial('one-tool first turn (§10.2): phase 2 spliced identically', async (t) => {
-  const { ref, ours } = await sideBySide('tool1', { run: runWith(oneToolParts(), { tools: true }) })
+  const { ref, ours } = await sideBySide('tool1', { run: runWith(oneToolCall, { tools: true }) })
   t.deepEqual(normaliseChunks(ours.result.chunks), normaliseChunks(ref.result.chunks))
   const types = ours.result.chunks.map((c) => c.type)
   t.is(types.filter((x) => x === 'start').length, 2)
@@ -102,7 +102,7 @@ test.serial('one-tool first turn (§10.2): phase 2 spliced identically', async (
 })
 
 test.serial('two-tool first turn (§10.3): reshape and splice identical', async (t) => {
-  const { ref, ours } = await sideBySide('tool2', { run: runWith(twoToolParts(), { tools: true }) })
+  const { ref, ours } = await sideBySide('tool2', { run: runWith(twoToolCalls, { tools: true }) })
   t.deepEqual(normaliseChunks(ours.result.chunks), normaliseChunks(ref.result.chunks))
   t.deepEqual(ours.requests, ref.requests)
   const handover = JSON.parse(ours.requests[2].body)
@@ -153,7 +153,7 @@ test.serial('TriggerChatTransport completes turn 1 through our handler, keep-ali
     chat.headStart({
       agentId: 'exp-agent',
       apiClient: plane.apiClient as any,
-      run: runWith(oneToolParts(), { tools: true }),
+      run: runWith(oneToolCall, { tools: true }),
       keepAliveIntervalMs: 150,
     }),
   )
@@ -201,7 +201,7 @@ test.serial('chat.startHeadStart: detached step 1 to session.out + handover, no 
     chatId: 'our-detached',
     messages: [user] as any,
     metadata: { userId: 'u-9' },
-    run: runWith(oneToolParts(), { tools: true }),
+    run: runWith(oneToolCall, { tools: true }),
   })
   t.is(chatId, 'our-detached')
   t.false(pendingVersion)

@@ -6,11 +6,9 @@
 // browser keeps the native body bounded; keep-alive comments get through compression middlewares.
 import test from 'ava'
 import { chat as refChat } from '@trigger.dev/sdk/chat-server'
-import { simulateReadableStream } from 'ai'
-import { MockLanguageModelV4 } from 'ai/test'
 import { chat, startDevPlane } from '../index.js'
 import type { NodeListener } from '../index.js'
-import { oneToolParts, textParts, weatherTools, type StreamPart } from './headstart.helpers.ts'
+import { mockModel, oneToolCall, textParts, weatherTools, type StreamPart } from './headstart.helpers.ts'
 import { mounts, startTurn, turn, type Frame, type Mount, type Target, type TurnOut } from './listener-headstart.helpers.ts'
 import { settled, sleep, until } from './listener.helpers.ts'
 
@@ -43,12 +41,10 @@ interface ModelProbe {
   aborted: boolean
 }
 
-function model(parts: StreamPart[], probe: ModelProbe, chunkDelayMs = 0) {
-  return new MockLanguageModelV4({
-    doStream: async (options: any) => {
-      options.abortSignal?.addEventListener('abort', () => (probe.aborted = true))
-      return { stream: simulateReadableStream({ chunks: parts as never[], chunkDelayInMs: chunkDelayMs }) }
-    },
+function model(parts: StreamPart[], probe: ModelProbe, chunkDelayInMs = 0) {
+  return mockModel(parts, {
+    chunkDelayInMs,
+    onDoStream: (options) => options.abortSignal?.addEventListener('abort', () => (probe.aborted = true)),
   })
 }
 
@@ -60,7 +56,7 @@ function runFor(probe: ModelProbe) {
     if (chatId.includes('text')) return streamText({ model: model(textParts(), probe) })
     if (chatId.includes('slowstep1'))
       return streamText({ model: model(textParts(Array.from({ length: 40 }, (_, i) => `w${i} `)), probe, 50) })
-    return streamText({ model: model(oneToolParts(), probe), tools: await weatherTools() })
+    return streamText({ model: model(oneToolCall, probe), tools: await weatherTools() })
   }
 }
 

@@ -47,16 +47,27 @@ export const twoToolCalls = [
 
 export const tools = { getWeather: tool({ description: 'Weather of a city', inputSchema: z.object({ city: z.string() }) }) }
 
-/** A mock model streaming `parts`, with optional delays (ms) before the first and between parts. */
-export function mockModel(parts: unknown[], { initialDelayInMs = 0, chunkDelayInMs = 0 } = {}) {
+/** Options of {@link mockModel}: delays (ms) before the first part and between parts, and a
+ * hook that sees each `doStream` call's options (its abort signal, say). */
+export interface MockModelOptions {
+  initialDelayInMs?: number
+  chunkDelayInMs?: number
+  onDoStream?: (options: any) => void
+}
+
+/** A mock model streaming `stream-start` then `parts`, a fresh stream per call. */
+export function mockModel(parts: unknown[], { initialDelayInMs = 0, chunkDelayInMs = 0, onDoStream }: MockModelOptions = {}) {
   return new MockLanguageModelV4({
-    doStream: async () => ({
-      stream: simulateReadableStream({
-        chunks: [{ type: 'stream-start', warnings: [] }, ...parts] as any,
-        initialDelayInMs,
-        chunkDelayInMs,
-      }),
-    }),
+    doStream: async (options: any) => {
+      onDoStream?.(options)
+      return {
+        stream: simulateReadableStream({
+          chunks: [{ type: 'stream-start', warnings: [] }, ...parts] as any,
+          initialDelayInMs,
+          chunkDelayInMs,
+        }),
+      }
+    },
   } as any)
 }
 
