@@ -541,9 +541,15 @@ class NodeRequest {
   }
   json() {
     if (this._native) return this._native.json()
-    if (!this._bodyUsed && !this._bodyStream && hasBodyMethod(this._method) && streamAlreadyConsumed(this._incoming)) {
+    if (!this._bodyUsed && this._bodyStream === undefined && hasBodyMethod(this._method)) {
+      const incoming = this._incoming
+      if (!streamAlreadyConsumed(incoming)) {
+        // The common case, checked once here rather than again in _bytes().
+        this._bodyUsed = true
+        return readIncoming(incoming, parseJsonBuffer)
+      }
       // A JSON body parser already produced the value: hand it over instead of re-parsing.
-      const pre = preParsedBody(this._incoming, this.headers.get('content-type'))
+      const pre = preParsedBody(incoming, this.headers.get('content-type'))
       if (pre && pre.json && pre.value !== undefined) {
         this._bodyUsed = true
         return Promise.resolve(pre.value)
@@ -1203,10 +1209,12 @@ export function toNodeListener(handler, options = {}) {
     throw new TypeError('toNodeListener: options.onError must be a function')
   }
 
+  // Returns undefined when the response went out synchronously: a promise returned from a `then`
+  // callback would be adopted through two more microtasks on every request.
   const finish = (ctx, pending) => {
     if (pending === RESOLVED) {
       discardUnreadBody(ctx)
-      return RESOLVED
+      return undefined
     }
     return pending.then(() => discardUnreadBody(ctx))
   }
@@ -1305,7 +1313,7 @@ export function toNodeListener(handler, options = {}) {
         (err) => fail(ctx, err),
       )
     }
-    return respond(ctx, result)
+    return respond(ctx, result) ?? RESOLVED
   }
 }
 

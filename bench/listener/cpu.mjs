@@ -3,9 +3,11 @@
 // thread, and only the main thread's CPU time is counted (process.threadCpuUsage). Variants
 // alternate within every round and the table shows medians and the median of the per-round
 // ratios to raw (paired). Unlike wrk's req/s, this does not depend on whether the client, the
-// server or another tenant saturated a core.
+// server or another tenant saturated a core. Many short rounds rather than a few long ones: a
+// burst of load from another tenant then spoils a few pairs instead of shifting a whole median;
+// the interquartile range of the per-round ratios shows how far to trust the median.
 //
-//   node bench/listener/cpu.mjs [--requests 40000] [--rounds 7] [--workloads json,sse]
+//   node bench/listener/cpu.mjs [--requests 10000] [--rounds 30] [--workloads json,sse]
 //
 // Rows: raw node:http; "promise floor" = the least any promise-based Web handler costs (a plain
 // object with url/json(), no Request, FastResponse fields read directly: not a usable adapter,
@@ -56,8 +58,8 @@ if (!isMainThread) {
     const i = process.argv.indexOf(`--${name}`)
     return i === -1 ? fallback : process.argv[i + 1]
   }
-  const TOTAL = Number(flag('requests', 40000))
-  const ROUNDS = Number(flag('rounds', 7))
+  const TOTAL = Number(flag('requests', 10000))
+  const ROUNDS = Number(flag('rounds', 30))
   const WORKLOADS = flag('workloads', 'json,sse').split(',')
   const { toNodeListener, FastResponse, kNativeBody } = await import('../../lib/node-listener.js')
 
@@ -186,7 +188,14 @@ if (!isMainThread) {
     return cpu
   }
 
-  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+  /** Linear-interpolated quantile q ∈ [0, 1] of xs. */
+  const quantile = (xs, q) => {
+    const s = [...xs].sort((a, b) => a - b)
+    const pos = (s.length - 1) * q
+    const lo = Math.floor(pos)
+    return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo)
+  }
+  const median = (xs) => quantile(xs, 0.5)
   console.log(
     `\n### server CPU per request, in-process (node ${process.version}; server on the main thread, pipelining client on a worker thread, ` +
       `only the server thread's CPU counted; ${ROUNDS} rounds + 1 warm-up, variants alternating; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`,
@@ -204,11 +213,16 @@ if (!isMainThread) {
     }
     const base = cpu[names[0]]
     console.log(`\n${w.label}\n`)
-    console.log('| variant | server CPU µs/req (median) | min | CPU vs raw (median of per-round ratios) | req/s vs raw when the server is the bottleneck (1 ÷ CPU ratio) |')
-    console.log('|---|---:|---:|---:|---:|')
+    console.log(
+      '| variant | server CPU µs/req (median) | min | CPU vs raw (median of per-round ratios) | ratios\' interquartile range | ' +
+        'req/s vs raw when the server is the bottleneck (1 ÷ CPU ratio) |',
+    )
+    console.log('|---|---:|---:|---:|---:|---:|')
     for (const n of names) {
-      const ratio = median(cpu[n].map((x, i) => x / base[i]))
-      console.log(`| ${n} | ${median(cpu[n]).toFixed(2)} | ${Math.min(...cpu[n]).toFixed(2)} | ${ratio.toFixed(3)} | ${(1 / ratio).toFixed(2)}× |`)
+      const ratios = cpu[n].map((x, i) => x / base[i])
+      const ratio = median(ratios)
+      const iqr = `${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}`
+      console.log(`| ${n} | ${median(cpu[n]).toFixed(2)} | ${Math.min(...cpu[n]).toFixed(2)} | ${ratio.toFixed(3)} | ${iqr} | ${(1 / ratio).toFixed(2)}× |`)
     }
   }
   console.log(`\n(load average at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`)

@@ -297,7 +297,8 @@ if (!process.argv.includes('--no-cpu')) {
   // Server-thread CPU per request, immune to who saturated which core (see cpu.mjs).
   const cpuWorkloads = WORKLOADS.filter((w) => w === 'json' || w === 'sse').join(',')
   if (cpuWorkloads) {
-    const [cmd, args] = pinned(CPU_SERVER, [process.execPath, path.join(here, 'cpu.mjs'), '--workloads', cpuWorkloads, '--rounds', String(Math.max(5, ROUNDS))])
+    // cpu.mjs's own round count (many short rounds); --rounds here counts wrk rounds.
+    const [cmd, args] = pinned(CPU_SERVER, [process.execPath, path.join(here, 'cpu.mjs'), '--workloads', cpuWorkloads])
     execFileSync(cmd, args, { stdio: 'inherit' })
   }
 }
