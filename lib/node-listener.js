@@ -1298,9 +1298,11 @@ export function toNodeListener(handler, options = {}) {
       }
       return fail(ctx, err)
     }
-    const request = new NodeRequest(req, ctx, url)
+    // Where undici keeps a Request's state in private fields (Node 24), no stand-in can pass
+    // through `new Request(req, init)` / `fetch(req)`: the handler gets the genuine Request.
+    const lazy = new NodeRequest(req, ctx, url)
+    const request = LAZY_REQUEST_WORKS ? lazy : materializeRequest(lazy)
     ctx.request = request
-    if (!LAZY_REQUEST_WORKS) materializeRequest(request)
     let result
     try {
       result = handler(request)
