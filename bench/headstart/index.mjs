@@ -1,6 +1,8 @@
 // bench/headstart: our chat.headStart vs the reference (@trigger.dev/sdk 4.8.3) on the same local
 // plane with the same mock model — 400 ms model TTFB, 100 ms control-plane latency, 500 ms agent
-// boot — in one run, printing ratios. `npm run bench -- headstart [--quick]`.
+// boot — in one run, printing ratios. `npm run bench -- headstart [--quick] [--only=<sections>]
+// [--concurrency=N] [--concurrent-rounds=N]`: sections (comma-separated) ttfc, wall, cpu,
+// concurrent; all by default.
 //
 // Processes: this one is the browser (client + orchestration); the plane runs in a child
 // process and each handler implementation in its own child, so CPU and RSS are the handler's
@@ -12,6 +14,11 @@ import { once } from 'node:events'
 const self = fileURLToPath(import.meta.url)
 const role = process.argv.find((a) => a.startsWith('--role='))?.slice(7) ?? 'main'
 const quick = process.argv.includes('--quick')
+const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+const SECTIONS = ['ttfc', 'wall', 'cpu', 'concurrent']
+const only = flag('only')?.split(',') ?? SECTIONS
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`)
+const runs = (section) => only.includes(section)
 
 const STAMP = '[stamp]'
 /** Wall-clock ms with sub-ms precision, comparable across the bench's processes. */
@@ -122,10 +129,33 @@ if (role === 'server') {
       else if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gcs.minor++
     }
   }).observe({ entryTypes: ['gc'] })
+  const { native } = await import('../../lib/native.js')
+  const { readFileSync } = await import('node:fs')
   let peakRss = 0
+  // Where the memory is at the peak (concurrent section only): process.memoryUsage() for V8's
+  // heap and the external / ArrayBuffer memory it is told about, mimalloc's committed bytes for
+  // the addon's Rust code, and the transparent-huge-page share of the RSS.
+  let memoryDetail = false
+  let peakDetail
+  const detailNow = () => {
+    const mem = process.memoryUsage()
+    const rust = native.allocatorStats()
+    let anonHuge = NaN
+    try {
+      anonHuge = Number(/AnonHugePages:\s+(\d+) kB/.exec(readFileSync('/proc/self/smaps_rollup', 'latin1'))?.[1]) * 1024
+    } catch {}
+    return { ...mem, rustCommitted: rust.committed ?? NaN, anonHuge }
+  }
   // memoryUsage.rss() reads /proc only; memoryUsage() also walks the V8 heap spaces, which
-  // would bill measurable sampling CPU to whichever handler has the longer turns.
-  setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50).unref()
+  // would bill measurable sampling CPU to whichever handler has the longer turns: the split is
+  // taken only while `memoryDetail` is on, and only when the RSS grew 2 MiB past the last one.
+  const sampleRss = () => {
+    const rss = process.memoryUsage.rss()
+    if (rss <= peakRss) return
+    peakRss = rss
+    if (memoryDetail && (!peakDetail || rss > peakDetail.rss + 2 * 2 ** 20)) peakDetail = detailNow()
+  }
+  setInterval(sampleRss, 50).unref()
   process.on('message', (m) => {
     // A clean exit (flushes a --cpu-prof profile).
     if (m === 'exit') process.exit(0)
@@ -133,10 +163,15 @@ if (role === 'server') {
       globalThis.gc?.()
       return process.send(process.memoryUsage())
     }
+    if (m?.memoryDetail !== undefined) {
+      memoryDetail = m.memoryDetail
+      return process.send({ ok: true })
+    }
     if (m === 'stats') {
-      peakRss = Math.max(peakRss, process.memoryUsage.rss())
-      process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage.rss(), peakRss, gcs: { ...gcs } })
+      sampleRss()
+      process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage.rss(), peakRss, gcs: { ...gcs }, peakDetail, now: memoryDetail ? detailNow() : undefined })
       peakRss = process.memoryUsage.rss()
+      peakDetail = undefined
     }
   })
 }
@@ -249,13 +284,15 @@ if (role === 'main') {
   const apiClient = JSON.stringify({ baseURL: planeInfo.apiUrl, accessToken: planeInfo.secretKey })
   // `<impl>-nmr`: the same handler in a process with V8's memory reducer off, for the CPU rows
   // that separate per-turn work from idle-time heap shrinking (see the report).
-  const servers = {}
-  for (const name of ['plain', 'ours', 'ref', 'plain-nmr', 'ours-nmr', 'ref-nmr']) {
+  const startServer = async (name) => {
     const [impl, nmr] = name.split('-')
-    const c = child(['--role=server', `--impl=${impl}`], { BENCH_API_CLIENT: apiClient }, nmr ? ['--no-memory-reducer'] : [])
+    // --expose-gc: only for the live-heap row after the concurrent section (no GC otherwise).
+    const c = child(['--role=server', `--impl=${impl}`], { BENCH_API_CLIENT: apiClient }, ['--expose-gc', ...(nmr ? ['--no-memory-reducer'] : [])])
     const { port } = (await once(c, 'message'))[0]
-    servers[name] = { c, port }
+    return { c, port }
   }
+  const servers = {}
+  for (const name of ['plain', 'ours', 'ref', 'plain-nmr', 'ours-nmr', 'ref-nmr']) servers[name] = await startServer(name)
   const rounds = quick ? 5 : 15
   const results = {}
   const record = (k, v) => (results[k] = v)
@@ -265,7 +302,7 @@ if (role === 'main') {
 
   // 1. TTFC, rotated rounds.
   const ttfc = { plain: [], ours: [], ref: [] }
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < (runs('ttfc') ? rounds : 0); r++) {
     for (const impl of ['plain', 'ours', 'ref']) ttfc[impl].push((await turn(servers[impl].port)).ttfc)
   }
   record('ttfc', ttfc)
@@ -275,7 +312,7 @@ if (role === 'main') {
   // request: the agent boots at createSession, so no handler can end the turn before that.
   const wall = { ours: [], ref: [] }
   const agentDone = { ours: [], ref: [] }
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < (runs('wall') ? rounds : 0); r++) {
     for (const impl of ['ours', 'ref']) {
       const t = await turn(servers[impl].port, { tool: true })
       wall[impl].push(t.total)
@@ -311,49 +348,84 @@ if (role === 'main') {
   }
   const cpuRounds = quick ? 2 : 8
   const turnsPerRound = 5
-  const cpu200 = await cpuPerTurn(193, ['ours', 'ref', 'ours-nmr', 'ref-nmr', 'plain-nmr'])
-  // Per phase-2 chunk: the 10,000 − 200 chunk difference, both rows from the same processes
-  // (memory reducer off, so idle-time GCs do not blur a difference of a few ms per turn).
-  const LONG_DELTAS = 9993
-  const cpuLong = await cpuPerTurn(LONG_DELTAS, ['ours-nmr', 'ref-nmr'])
-  await request(plane, { agentText: ['It is ', '20C.'], bootDelayMs: AGENT_BOOT_MS })
+  let cpu200, cpuLong
+  if (runs('cpu')) {
+    cpu200 = await cpuPerTurn(193, ['ours', 'ref', 'ours-nmr', 'ref-nmr', 'plain-nmr'])
+    // Per phase-2 chunk: the 10,000 − 200 chunk difference, both rows from the same processes
+    // (memory reducer off, so idle-time GCs do not blur a difference of a few ms per turn).
+    const LONG_DELTAS = 9993
+    cpuLong = await cpuPerTurn(LONG_DELTAS, ['ours-nmr', 'ref-nmr'])
+    await request(plane, { agentText: ['It is ', '20C.'], bootDelayMs: AGENT_BOOT_MS })
+  }
 
   // 5. Concurrent turns.
-  const concurrency = quick ? 200 : 1000
-  const concurrent = {}
-  for (const impl of ['ours', 'ref']) {
-    const before = await request(servers[impl].c, 'stats')
+  const concurrency = Number(flag('concurrency') ?? (quick ? 200 : 1000))
+  // Every round starts a fresh process per handler (warmed up with a few turns), so the peak RSS
+  // is the burst's alone — not the heap an earlier section grew — and the two handlers take
+  // turns going first. Medians over the rounds: one burst's peak RSS is V8's heap high-water
+  // mark (mostly garbage awaiting a major GC) and swings between ~300 and ~700 MiB with when
+  // V8 runs that GC, for either handler.
+  const concurrentRounds = Number(flag('concurrent-rounds') ?? (quick ? 1 : 3))
+  const burst = async (server) => {
+    await request(server.c, { memoryDetail: true })
+    const before = await request(server.c, 'stats')
     const t0 = performance.now()
     const all = await Promise.allSettled(
-      Array.from({ length: concurrency }, (_, i) => turn(servers[impl].port, { tool: i % 2 === 0, stamp: true })),
+      Array.from({ length: concurrency }, (_, i) => turn(server.port, { tool: i % 2 === 0, stamp: true })),
     )
     const elapsed = performance.now() - t0
-    const after = await request(servers[impl].c, 'stats')
+    const after = await request(server.c, 'stats')
+    await request(server.c, { memoryDetail: false })
+    // What is still reachable once every turn ended (the client's keep-alive sockets stay open).
+    const live = await request(server.c, 'memory')
     const ok = all.filter((r) => r.status === 'fulfilled').map((r) => r.value)
     const { outTimestamps } = await request(plane, { outTimestamps: ok.map((r) => r.chatId) })
-    concurrent[impl] = {
+    const delays = chunkDelays(ok, outTimestamps)
+    return {
       ok: ok.length,
-      delays: chunkDelays(ok, outTimestamps),
+      p99delay: pct(delays.all, 99),
+      p50delay: pct(delays.all, 50),
+      p99stepOneStreaming: pct(delays.stepOneStreaming, 99),
+      p99phaseTwo: pct(delays.phaseTwo, 99),
+      chunks: delays.all.length,
       p99ttfc: pct(ok.map((r) => r.ttfc), 99),
       p99total: pct(ok.map((r) => r.total), 99),
       elapsed,
       cpu: cpuMs(before, after),
       peakRssMiB: after.peakRss / 2 ** 20,
+      rssBeforeMiB: before.rss / 2 ** 20,
+      peakDetail: after.peakDetail,
+      afterDetail: after.now,
+      live,
+    }
+  }
+  const concurrent = { ours: [], ref: [] }
+  for (let r = 0; r < (runs('concurrent') ? concurrentRounds : 0); r++) {
+    for (const impl of r % 2 === 0 ? ['ours', 'ref'] : ['ref', 'ours']) {
+      const server = await startServer(impl)
+      for (let i = 0; i < 3; i++) await turn(server.port, { tool: i % 2 === 0 })
+      concurrent[impl].push(await burst(server))
+      server.c.kill()
     }
   }
 
   // Report.
   const m = (xs) => median(xs)
   console.log(`setup: model TTFB ${MODEL_TTFB_MS} ms, control-plane latency ${API_LATENCY_MS} ms, agent boot ${AGENT_BOOT_MS} ms, ${rounds} rounds`)
+  if (runs('ttfc')) {
   console.log('\nTTFC (ms to first text-delta, median)')
   console.log(`  plain streamText ${fmt(m(ttfc.plain))}   ours ${fmt(m(ttfc.ours))}   reference ${fmt(m(ttfc.ref))}`)
   console.log(`  ours / plain = ${fmt(m(ttfc.ours) / m(ttfc.plain), 3)} (target <= 1.02)   reference / plain = ${fmt(m(ttfc.ref) / m(ttfc.plain), 3)}`)
+  }
+  if (runs('wall')) {
   console.log('\ntool-call turn wall time (ms, median)')
   console.log(`  ours ${fmt(m(wall.ours))}   reference ${fmt(m(wall.ref))}   difference ${fmt(m(wall.ours) - m(wall.ref))} ms (target <= -150)`)
   console.log(
     `  agent's turn-complete appended at (ms after the request, 1 ms resolution): ours ${fmt(m(agentDone.ours))}   reference ${fmt(m(agentDone.ref))}` +
       `   (floor for any handler: control-plane latency + agent boot = ${API_LATENCY_MS + AGENT_BOOT_MS} ms)`,
   )
+  }
+  if (runs('cpu')) {
   const turnsMeasured = cpuRounds * turnsPerRound
   const gcText = (o) => `${o.majorGcs} major + ${o.minorGcs} minor GCs`
   console.log(`\nhandler CPU per tool-call turn (ms, server process; ${cpuRounds} rotated rounds of ${turnsPerRound} turns each, ${turnsMeasured} turns per row)`)
@@ -384,28 +456,50 @@ if (role === 'main') {
   const refPer = ((rl.cpu - rn.cpu) * 1000) / extraChunks
   console.log(`\nphase-2 CPU per chunk (µs, from the ${ol.chunks} − ${on.chunks} chunk difference, memory reducer off)`)
   console.log(`  ours ${fmt(ourPer, 2)}   reference ${fmt(refPer, 2)}   ratio ${fmt(ourPer / refPer, 3)} (target <= 0.1)`)
-  console.log(`\n${concurrency} concurrent turns (half tool-call)`)
+  }
+  if (runs('concurrent')) {
+  console.log(`\n${concurrency} concurrent turns (half tool-call), ${concurrentRounds} rounds, a fresh server process per handler and round; medians`)
+  const med = (impl, key) => median(concurrent[impl].map((c) => c[key]))
   for (const impl of ['ours', 'ref']) {
-    const c = concurrent[impl]
+    const ok = concurrent[impl].map((c) => c.ok).join('+')
     console.log(
-      `  ${impl.padEnd(4)} ok ${c.ok}/${concurrency}   chunk delay p50 ${fmt(pct(c.delays.all, 50))} / p99 ${fmt(pct(c.delays.all, 99))} ms (${c.delays.all.length} chunks)   p99 TTFC ${fmt(c.p99ttfc)} ms   p99 turn ${fmt(c.p99total)} ms   wall ${fmt(c.elapsed)} ms   CPU ${fmt(c.cpu)} ms   peak RSS ${fmt(c.peakRssMiB)} MiB`,
+      `  ${impl.padEnd(4)} ok ${ok}   chunk delay p50 ${fmt(med(impl, 'p50delay'))} / p99 ${fmt(med(impl, 'p99delay'))} ms (${med(impl, 'chunks')} chunks)   p99 TTFC ${fmt(med(impl, 'p99ttfc'))} ms   p99 turn ${fmt(med(impl, 'p99total'))} ms   wall ${fmt(med(impl, 'elapsed'))} ms   CPU ${fmt(med(impl, 'cpu'))} ms   peak RSS ${fmt(med(impl, 'peakRssMiB'))} MiB`,
+    )
+    console.log(
+      `       per round: peak RSS ${concurrent[impl].map((c) => fmt(c.peakRssMiB)).join(' / ')} MiB   CPU ${concurrent[impl].map((c) => fmt(c.cpu, 0)).join(' / ')} ms   p99 chunk delay ${concurrent[impl].map((c) => fmt(c.p99delay)).join(' / ')} ms`,
     )
   }
   console.log(
     '  (chunk delay: client arrival − production; step-1 text deltas vs the mock model\'s emission stamp, phase-2 chunks vs the agent\'s session.out append)',
   )
   for (const impl of ['ours', 'ref']) {
-    const d = concurrent[impl].delays
-    const group = (xs) => `p50 ${fmt(pct(xs, 50))} / p99 ${fmt(pct(xs, 99))} ms (${xs.length})`
     console.log(
-      `  ${impl.padEnd(4)} p99 by group: step 1 ${group(d.stepOne)}   step 1 produced after the headers ${group(d.stepOneStreaming)}   phase 2 ${group(d.phaseTwo)}`,
+      `  ${impl.padEnd(4)} p99 by group: step 1 produced after the headers ${fmt(med(impl, 'p99stepOneStreaming'))} ms   phase 2 ${fmt(med(impl, 'p99phaseTwo'))} ms`,
     )
   }
-  const co = concurrent.ours
-  const cr = concurrent.ref
+  const ratio = (key) => fmt(med('ours', key) / med('ref', key), 3)
   console.log(
-    `  ratios ours/ref: p99 chunk delay ${fmt(pct(co.delays.all, 99) / pct(cr.delays.all, 99), 3)} (after headers ${fmt(pct(co.delays.stepOneStreaming, 99) / pct(cr.delays.stepOneStreaming, 99), 3)}, phase 2 ${fmt(pct(co.delays.phaseTwo, 99) / pct(cr.delays.phaseTwo, 99), 3)})   p99 TTFC ${fmt(co.p99ttfc / cr.p99ttfc, 3)}   p99 turn ${fmt(co.p99total / cr.p99total, 3)}   CPU ${fmt(co.cpu / cr.cpu, 3)}   peak RSS ${fmt(co.peakRssMiB / cr.peakRssMiB, 3)}`,
+    `  ratios ours/ref (of the medians): p99 chunk delay ${ratio('p99delay')} (after headers ${ratio('p99stepOneStreaming')}, phase 2 ${ratio('p99phaseTwo')})   p99 TTFC ${ratio('p99ttfc')}   p99 turn ${ratio('p99total')}   CPU ${ratio('cpu')}   peak RSS ${ratio('peakRssMiB')}`,
   )
+  // RSS = V8 heap (committed) + external (ArrayBuffers / Buffers and other memory V8 is told
+  // about) + the addon's Rust allocations (mimalloc committed) + the rest: Node's and V8's own
+  // C++ allocations, code, thread stacks, glibc malloc's free lists, V8 pages not yet unmapped.
+  const mib = (b) => fmt(b / 2 ** 20)
+  const split = (d) => {
+    const rest = d.rss - d.heapTotal - d.external - (Number.isFinite(d.rustCommitted) ? d.rustCommitted : 0)
+    return (
+      `RSS ${mib(d.rss)} = V8 heap ${mib(d.heapTotal)} (used ${mib(d.heapUsed)}) + external ${mib(d.external)} (ArrayBuffers ${mib(d.arrayBuffers)})` +
+      ` + Rust/mimalloc ${mib(d.rustCommitted)} + rest ${mib(rest)}   [THP ${mib(d.anonHuge)}]`
+    )
+  }
+  console.log('  memory (MiB) per round: at the peak (the split is sampled when the RSS grew 2 MiB), and live after a forced full GC once all turns ended')
+  for (const impl of ['ours', 'ref']) {
+    for (const c of concurrent[impl]) {
+      console.log(`  ${impl.padEnd(4)} before ${fmt(c.rssBeforeMiB)}   peak ${c.peakDetail ? split(c.peakDetail) : 'n/a'}`)
+      console.log(`       live after the burst: V8 heap used ${mib(c.live.heapUsed)} of ${mib(c.live.heapTotal)}   RSS ${mib(c.live.rss)}`)
+    }
+  }
+  }
   for (const s of Object.values(servers)) s.c.kill()
   plane.kill()
   process.exit(0)

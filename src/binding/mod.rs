@@ -1,5 +1,6 @@
 //! One file per public area; each is a thin adapter over the core crates.
 
+mod allocator;
 mod headstart;
 mod plane;
 mod sse;
