@@ -53,7 +53,8 @@ if (build.code !== 0) {
   const ava = await run(node22(), [...avaArgs, ...only], { capture: true })
   const plain = ava.output.replace(/\x1b\[[0-9;]*m/g, '')
   const count = (re) => [...plain.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0)
-  const pass = count(/^\s*(\d+) tests? passed/gm)
+  // ava prints `N tests passed` only when nothing failed; otherwise its ✔ lines are the count.
+  const pass = Math.max(count(/^\s*(\d+) tests? passed/gm), plain.match(/^\s*✔ /gm)?.length ?? 0)
   // Failures, plus whatever ava reports as broken without a failed test (timeouts, crashes, rejections).
   const fail =
     count(/^\s*(\d+) tests? failed/gm) +
