@@ -391,7 +391,7 @@ test('a signal first read after the client left is already aborted', async (t) =
   await s.close()
 })
 
-test('errors before headers → generic 500, details to onError (or its Response), never err.message', async (t) => {
+test.serial('errors before headers → generic 500, details to onError (or its Response), never err.message', async (t) => {
   const logged: unknown[] = []
   const origError = console.error
   console.error = (...args: unknown[]) => void logged.push(args)
@@ -824,7 +824,7 @@ test('node:http2 compat: pseudo-headers filtered, URL from :authority, connectio
 
 // ---- side by side with the reference (@trigger.dev/sdk 4.8.3 chat.toNodeListener) as an oracle
 
-test('vs the reference: same bytes for a plain JSON answer; ours fixes its leak, masked stream error and body-parser failure', async (t) => {
+test.serial('vs the reference: same bytes for a plain JSON answer; ours fixes its leak, masked stream error and body-parser failure', async (t) => {
   const { chat } = (await import('@trigger.dev/sdk/chat-server')) as any
   const handler: FetchHandler = async (req) => {
     const path = new URL(req.url).pathname
