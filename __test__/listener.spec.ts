@@ -895,3 +895,28 @@ test('a streamed response that completes normally never aborts its request signa
   t.is(signals.length, 3)
   t.true(signals.every((sig) => !sig.aborted))
 })
+test('request bodyUsed: true once the handler read req.body as a stream; later reads and new Request(req) fail', async (t) => {
+  const seen: any[] = []
+  const s = await serve(async (req) => {
+    t.false(req.bodyUsed)
+    const reader = req.body!.getReader()
+    const first = await reader.read()
+    reader.releaseLock()
+    const text = await req.text().then(
+      () => 'read again',
+      (e: Error) => e.constructor.name,
+    )
+    let copy: string
+    try {
+      new Request(req)
+      copy = 'copied'
+    } catch (e) {
+      copy = (e as Error).constructor.name
+    }
+    seen.push({ got: first.done === false, used: req.bodyUsed, text, copy })
+    return new Response('ok')
+  })
+  t.is(await (await fetch(s.base, { method: 'POST', body: 'payload' })).text(), 'ok')
+  t.deepEqual(seen, [{ got: true, used: true, text: 'TypeError', copy: 'TypeError' }])
+  await s.close()
+})

@@ -10,6 +10,7 @@
 // produced by the Rust core.
 
 import { Buffer } from 'node:buffer'
+import { isDisturbed } from 'node:stream'
 
 /** A Response carrying this symbol has its body produced outside JS streams (see NativeBodySource). */
 export const kNativeBody = Symbol.for('chat-headstart.nativeBody')
@@ -484,7 +485,8 @@ class NodeRequest {
   }
   get bodyUsed() {
     if (this._native) return this._native.bodyUsed
-    return this._bodyUsed
+    // Read through json() & co., or through the body stream itself (Fetch: body is disturbed).
+    return this._bodyUsed || (this._bodyStream !== undefined && isDisturbed(this._bodyStream))
   }
   get body() {
     if (this._native) return this._native.body
@@ -517,7 +519,7 @@ class NodeRequest {
     try {
       if (this._bodyUsed) throw bodyUnusableError()
       if (this._bodyStream) {
-        if (this._bodyStream.locked) throw bodyUnusableError()
+        if (this._bodyStream.locked || isDisturbed(this._bodyStream)) throw bodyUnusableError()
         this._bodyUsed = true
         const read = readWebStream(this._bodyStream)
         return transform === undefined ? read : read.then(transform)
@@ -581,7 +583,9 @@ function materializeRequest(lazy) {
   init.headers = headers?._native ?? (headers ?? new NodeRequestHeaders(lazy._incoming))._pairs()
   let consumedAlready = false
   if (hasBodyMethod(lazy._method)) {
-    if (lazy._bodyUsed && !lazy._bodyStream) {
+    const stream = lazy._bodyStream
+    if ((lazy._bodyUsed && !stream) || (stream && (stream.locked || isDisturbed(stream)))) {
+      // Already read (directly, or through a reader the handler holds): a used, empty body.
       consumedAlready = true
       init.body = new ReadableStream({ start: (c) => c.close() })
     } else {
