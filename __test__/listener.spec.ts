@@ -895,6 +895,124 @@ test('a streamed response that completes normally never aborts its request signa
   t.is(signals.length, 3)
   t.true(signals.every((sig) => !sig.aborted))
 })
+/** One request on a fresh connection: status, the framing headers and the body bytes. */
+function rawRequest(port: number, path: string, method = 'GET', body?: string) {
+  return new Promise<{ status: number; length: string | undefined; chunked: boolean; body: Buffer }>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (d: Buffer) => chunks.push(d))
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          length: res.headers['content-length'],
+          chunked: res.headers['transfer-encoding'] === 'chunked',
+          body: Buffer.concat(chunks),
+        }),
+      )
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+test('global Response: string / bytes / ready bodies go out with Content-Length on every runtime (peeked where undici hides its source)', async (t) => {
+  const big = 'x'.repeat(1024 * 1024)
+  const bodies: Record<string, () => Response> = {
+    '/string': () => new Response('hello'),
+    '/empty': () => new Response(''),
+    '/bytes': () => new Response(new Uint8Array([1, 2, 3])),
+    '/arraybuffer': () => new Response(new ArrayBuffer(4)),
+    '/params': () => new Response(new URLSearchParams({ a: '1' })),
+    '/json': () => Response.json({ a: 1 }),
+    '/big': () => new Response(big),
+    '/ready': () =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(encoder.encode('ab'))
+            c.enqueue(encoder.encode('cd'))
+            c.close()
+          },
+        }),
+      ),
+  }
+  const s = await serve((req) => {
+    const path = new URL(req.url).pathname
+    if (path.startsWith('/async')) return Promise.resolve().then(bodies[path.slice('/async'.length)])
+    return bodies[path]() // synchronous handler: the peek must see the body end here too
+  })
+  const expected: Array<[string, string]> = [
+    ['/string', 'hello'],
+    ['/empty', ''],
+    ['/bytes', '\x01\x02\x03'],
+    ['/arraybuffer', '\0\0\0\0'],
+    ['/params', 'a=1'],
+    ['/json', '{"a":1}'],
+    ['/big', big],
+    ['/ready', 'abcd'],
+  ]
+  for (const prefix of ['', '/async']) {
+    for (const [path, body] of expected) {
+      const r = await rawRequest(s.port, prefix + path)
+      t.is(r.status, 200, prefix + path)
+      t.is(r.length, String(Buffer.byteLength(body)), prefix + path)
+      t.false(r.chunked, prefix + path)
+      t.is(r.body.toString('latin1'), body, prefix + path)
+    }
+  }
+  for (const path of ['/string', '/ready']) {
+    const r = await rawRequest(s.port, path, 'HEAD')
+    t.is(r.length, path === '/string' ? '5' : '4', `HEAD ${path}`)
+    t.is(r.body.length, 0)
+  }
+  await s.close()
+})
+
+test('global Response: a body that is not all ready streams (chunked), the peeked chunks first and in order', async (t) => {
+  const s = await serve((req) => {
+    const path = new URL(req.url).pathname
+    if (path === '/late') {
+      let step = 0
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(c) {
+            if (step === 1) await sleep(30)
+            if (step++ < 2) c.enqueue(encoder.encode(step === 1 ? 'first,' : 'second'))
+            else c.close()
+          },
+        }),
+      )
+    }
+    // 100 ready chunks: more than the peek reads (64 reads / 64 KiB), so it gives up and streams.
+    const size = path === '/many-small' ? 100 : 1000
+    let i = 0
+    return new Response(
+      new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (i < 100) c.enqueue(new Uint8Array(size).fill(48 + (i++ % 10)))
+          else c.close()
+        },
+      }),
+    )
+  })
+  const late = await rawRequest(s.port, '/late')
+  t.true(late.chunked)
+  t.is(late.length, undefined)
+  t.is(late.body.toString(), 'first,second')
+  for (const [path, size] of [['/many', 1000], ['/many-small', 100]] as const) {
+    const r = await rawRequest(s.port, path)
+    t.true(r.chunked, path)
+    t.is(r.body.length, 100 * size, path)
+    for (let i = 0; i < 100; i++) t.is(r.body[i * size + size - 1], 48 + (i % 10))
+  }
+  // HEAD of a body that never ends: no Content-Length, the body is cancelled, no hang.
+  const head = await rawRequest(s.port, '/many', 'HEAD')
+  t.is(head.length, undefined)
+  t.is(head.body.length, 0)
+  await s.close()
+})
+
 test('request bodyUsed: true once the handler read req.body as a stream; later reads and new Request(req) fail', async (t) => {
   const seen: any[] = []
   const s = await serve(async (req) => {

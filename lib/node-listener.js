@@ -872,9 +872,15 @@ function sendResponse(ctx, response) {
     sendWhole(ctx, status, statusText, flat, info, null)
     return RESOLVED
   }
+  // undici (Node 22) keeps the init body as `source`: a string / bytes body can go out without its
+  // stream. Where its state is private (Node 24), the body is peeked instead (see peekBody).
+  const source = kResponseState && !response.bodyUsed && !stream.locked ? response[kResponseState]?.body?.source : undefined
+  const sourceIsWhole = typeof source === 'string' || source instanceof Uint8Array
   if (ctx.isHead || noBodyStatus(status)) {
-    const source = kResponseState && response[kResponseState]?.body?.source
-    if (!info.hasContentLength && !noBodyStatus(status) && (typeof source === 'string' || source instanceof Uint8Array)) {
+    if (!sourceIsWhole && !info.hasContentLength && !noBodyStatus(status) && !sse && !stream.locked) {
+      return sendHeadAfterPeek(ctx, stream, { status, statusText, flat, info })
+    }
+    if (sourceIsWhole && !info.hasContentLength && !noBodyStatus(status)) {
       flat.push('content-length', String(typeof source === 'string' ? Buffer.byteLength(source) : source.byteLength))
     }
     if (!stream.locked) stream.cancel().catch(noop)
@@ -882,16 +888,16 @@ function sendResponse(ctx, response) {
     res.end()
     return RESOLVED
   }
-  // undici keeps the init body as `source`: a string / bytes body can go out without its stream.
-  if (kResponseState && !response.bodyUsed && !stream.locked) {
-    const source = response[kResponseState]?.body?.source
-    if (typeof source === 'string' || source instanceof Uint8Array) {
-      sendWhole(ctx, status, statusText, flat, info, source)
-      return RESOLVED
-    }
+  if (sourceIsWhole) {
+    sendWhole(ctx, status, statusText, flat, info, source)
+    return RESOLVED
   }
-  writeHead(res, status, statusText, flat, h2)
-  return pumpWebStream(ctx, stream, sse)
+  if (sse) {
+    // An event stream is never held back by a peek: its headers go out at once.
+    writeHead(res, status, statusText, flat, h2)
+    return pumpWebStream(ctx, stream, true)
+  }
+  return pumpWebStream(ctx, stream, false, { status, statusText, flat, info })
 }
 
 function cancelResponseBody(response) {
@@ -1016,13 +1022,125 @@ class CoalescingWriter {
   }
 }
 
-/** Web ReadableStream → res with backpressure; a stream error after the headers destroys the socket. */
-async function pumpWebStream(ctx, stream, sse) {
+/** The peek reads at most this many bytes / chunks of what a body has ready before streaming it. */
+const PEEK_MAX_BYTES = 64 * 1024
+const PEEK_MAX_READS = 64
+const NOT_READY = Symbol('not ready')
+
+/**
+ * `promise`'s result if it settles before the microtask queue drains, else NOT_READY. Must be
+ * called from a microtask (after an await): a nextTick queued there runs only once the queue is empty.
+ */
+function readyOrNot(promise) {
+  return new Promise((resolve, reject) => {
+    let settled = false
+    promise.then(
+      (v) => {
+        settled = true
+        resolve(v)
+      },
+      (e) => {
+        settled = true
+        reject(e)
+      },
+    )
+    process.nextTick(() => {
+      if (!settled) resolve(NOT_READY)
+    })
+  })
+}
+
+/**
+ * Reads what the body has ready without waiting for I/O (bounded by PEEK_MAX_BYTES / _READS).
+ * `first` is the first read's result when the caller awaited it already (else it is read like the
+ * rest). Resolves with { done, chunks, bytes, next }: done = the body ended within the peek; next =
+ * a read still pending, to be awaited before any further read.
+ */
+async function peekBody(reader, first) {
+  const peeked = { done: false, chunks: [], bytes: 0, next: undefined, failed: false, error: undefined }
+  let result = first
+  try {
+    for (let reads = 0; ; reads++) {
+      if (result === undefined) {
+        const next = reader.read()
+        result = await readyOrNot(next)
+        if (result === NOT_READY) {
+          peeked.next = next
+          return peeked
+        }
+      }
+      if (result.done) {
+        peeked.done = true
+        return peeked
+      }
+      const value = result.value
+      if (!(value instanceof Uint8Array)) throw new TypeError('Response body chunks must be Uint8Array')
+      if (value.byteLength > 0) {
+        peeked.chunks.push(value)
+        peeked.bytes += value.byteLength
+      }
+      // Past the bounds a body still gets the chance to end on its next read (one big chunk).
+      if (peeked.bytes > PEEK_MAX_BYTES || reads >= PEEK_MAX_READS) {
+        const next = reader.read()
+        result = await readyOrNot(next)
+        if (result === NOT_READY) peeked.next = next
+        else if (result.done) peeked.done = true
+        else peeked.next = Promise.resolve(result)
+        return peeked
+      }
+      result = undefined
+    }
+  } catch (err) {
+    // What was read before the failure still goes out (the caller reports the error).
+    peeked.failed = true
+    peeked.error = err
+    return peeked
+  }
+}
+
+function concatChunks(chunks, bytes) {
+  if (chunks.length === 0) return EMPTY
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes)
+}
+
+/**
+ * HEAD (or a HEAD-like answer) whose body is a stream of unknown source: whatever the body has
+ * ready gives its Content-Length (as a GET would get), then the body is cancelled.
+ */
+async function sendHeadAfterPeek(ctx, stream, head) {
+  let reader
+  try {
+    reader = stream.getReader()
+  } catch {
+    stream.cancel().catch(noop)
+  }
+  if (reader !== undefined) {
+    try {
+      await RESOLVED // readyOrNot needs a microtask
+      const peeked = await peekBody(reader, undefined)
+      if (peeked.done) head.flat.push('content-length', String(peeked.bytes))
+    } catch {}
+    reader.cancel().catch(noop)
+  }
+  const res = ctx.res
+  if (res.destroyed || res.writableEnded) return
+  writeHead(res, head.status, head.statusText, head.flat, ctx.h2)
+  res.end()
+}
+
+/**
+ * Web ReadableStream → res with backpressure; a stream error after the headers destroys the socket.
+ * With `head` ({ status, statusText, flat, info }: the headers are not written yet) the body is
+ * peeked first: if it ends within what it has ready, it goes out in one writeHead + end with a
+ * Content-Length; otherwise the headers and the peeked chunks go out and the pump goes on.
+ */
+async function pumpWebStream(ctx, stream, sse, head) {
   const res = ctx.res
   let reader
   try {
     reader = stream.getReader()
   } catch (err) {
+    if (head !== undefined) writeHead(res, head.status, head.statusText, head.flat, ctx.h2)
     failAfterHeaders(ctx, err)
     return
   }
@@ -1031,9 +1149,35 @@ async function pumpWebStream(ctx, stream, sse) {
   if (ctx.gone) return
   const writer = new CoalescingWriter(res, sse && typeof res.flush === 'function')
   if (sse) writer.flushHeadersSoon()
+  let pending // a read the peek started
   try {
+    if (head !== undefined) {
+      const peeked = await peekBody(reader, await reader.read())
+      if (ctx.gone) return
+      if (peeked.done) {
+        ctx.cancelBody = undefined
+        if (res.destroyed || res.writableEnded) return
+        sendWhole(ctx, head.status, head.statusText, head.flat, head.info, concatChunks(peeked.chunks, peeked.bytes))
+        return
+      }
+      writeHead(res, head.status, head.statusText, head.flat, ctx.h2)
+      head = undefined
+      for (const chunk of peeked.chunks) writer.write(chunk)
+      if (peeked.failed) throw peeked.error
+      pending = peeked.next
+      if (writer.needDrain) {
+        await writer.drained
+        if (ctx.gone || res.destroyed) {
+          ctx.cancelBody = undefined
+          reader.cancel().catch(noop)
+          writer.discard()
+          return
+        }
+      }
+    }
     for (;;) {
-      const { done, value } = await reader.read()
+      const { done, value } = await (pending ?? reader.read())
+      pending = undefined
       if (done || ctx.gone) break
       if (!(value instanceof Uint8Array)) throw new TypeError('Response body chunks must be Uint8Array')
       if (value.byteLength === 0) continue
@@ -1045,6 +1189,8 @@ async function pumpWebStream(ctx, stream, sse) {
   } catch (err) {
     ctx.cancelBody = undefined
     if (!ctx.gone) {
+      // A peek that failed: the status goes out, then the connection breaks like after the headers.
+      if (head !== undefined && !res.headersSent) writeHead(res, head.status, head.statusText, head.flat, ctx.h2)
       writer.flush() // what the body produced before failing still goes out
       failAfterHeaders(ctx, err)
     }
