@@ -601,6 +601,73 @@ function materializeRequest(lazy) {
 
 defineDelegates(NodeRequest.prototype, Request.prototype, REQUEST_INTERNAL_SYMBOLS, materializeRequest)
 
+/**
+ * A body stream that touches the IncomingMessage only once it is read (pulled), through the
+ * NodeRequest's own body stream (highWaterMark 0: nothing is pulled up front).
+ */
+function deferredBody(lazy) {
+  let reader
+  return new ReadableStream(
+    {
+      async pull(c) {
+        reader ??= lazy.body.getReader()
+        const { done, value } = await reader.read()
+        if (done) c.close()
+        else c.enqueue(value)
+      },
+      cancel(reason) {
+        return reader?.cancel(reason)
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+/**
+ * Where undici keeps a Request's state in private fields (Node 24) no stand-in passes for a Request
+ * inside undici (`new Request(req, init)`, `fetch(req)`, clone(), formData() …), so the handler gets a
+ * genuine one: this subclass. Its body stream reads the IncomingMessage only when pulled, and
+ * json() / text() / arrayBuffer() / bytes() / blob() on an untouched body read the IncomingMessage
+ * directly (through the NodeRequest behind it: body-parser leftovers included) and leave the
+ * genuine body disturbed, so bodyUsed and every later read behave as the Fetch spec says.
+ */
+class NodeBackedRequest extends Request {
+  constructor(lazy) {
+    const method = lazy._method
+    const init = { method, headers: new NodeRequestHeaders(lazy._incoming)._pairs(), signal: lazy.signal }
+    if (hasBodyMethod(method)) {
+      init.body = deferredBody(lazy)
+      init.duplex = 'half'
+    }
+    super(lazy._url, init)
+    this._lazy = lazy
+    this._initialBody = init.body
+  }
+  /** Whether the body may be read from the IncomingMessage directly (then marks the body used). */
+  _direct() {
+    const body = this._initialBody
+    // (After clone() the body is a tee branch: both branches must come from the stream.)
+    if (body === undefined || super.body !== body || body.locked || isDisturbed(body)) return false
+    body.cancel().catch(noop) // disturbed: the genuine body now counts as read
+    return true
+  }
+  text() {
+    return this._direct() ? this._lazy.text() : super.text()
+  }
+  json() {
+    return this._direct() ? this._lazy.json() : super.json()
+  }
+  arrayBuffer() {
+    return this._direct() ? this._lazy.arrayBuffer() : super.arrayBuffer()
+  }
+  bytes() {
+    return this._direct() ? this._lazy.bytes() : super.bytes()
+  }
+  blob() {
+    return this._direct() ? this._lazy.blob() : super.blob()
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // FastResponse: a Response whose string / bytes body and headers the listener reads directly.
 
@@ -1449,9 +1516,9 @@ export function toNodeListener(handler, options = {}) {
       return fail(ctx, err)
     }
     // Where undici keeps a Request's state in private fields (Node 24), no stand-in can pass
-    // through `new Request(req, init)` / `fetch(req)`: the handler gets the genuine Request.
+    // through `new Request(req, init)` / `fetch(req)`: the handler gets a genuine Request.
     const lazy = new NodeRequest(req, ctx, url)
-    const request = LAZY_REQUEST_WORKS ? lazy : materializeRequest(lazy)
+    const request = LAZY_REQUEST_WORKS ? lazy : new NodeBackedRequest(lazy)
     ctx.request = request
     let result
     try {
