@@ -4,10 +4,13 @@
 // Request side: a lazy Request (prototype chained to Request.prototype) that answers method / url /
 // headers / signal / text() / json() / arrayBuffer() straight from the IncomingMessage and builds a
 // genuine undici Request only when something spec-heavy is touched (clone, formData, cache, …, or
-// `new Request(lazy, init)` / undici internals via their symbol keys).
-// Response side: one writeHead + end for string / bytes / null bodies, a backpressured pump for
-// streams, and a native fast path (`response[Symbol.for('chat-headstart.nativeBody')]`) for bodies
-// produced by the Rust core.
+// `new Request(lazy, init)` / undici internals via their symbol keys). Where undici keeps that
+// state in private fields (Node 24) the handler gets a genuine Request subclass instead
+// (NodeBackedRequest), which still reads a body it is asked for whole from the IncomingMessage.
+// Response side: one writeHead + end for string / bytes / null bodies (undici's kept body source on
+// Node 22, a bounded peek of the body stream where that source is private), a backpressured pump
+// for streams, and a native fast path (`response[Symbol.for('chat-headstart.nativeBody')]`) for
+// bodies produced by the Rust core.
 
 import { Buffer } from 'node:buffer'
 import { isDisturbed } from 'node:stream'
@@ -1557,7 +1560,7 @@ function fromKoaContext(koa) {
 }
 
 // Self-check: on runtimes whose Request keeps its state in private fields (not symbol keys), a lazy
-// request cannot stand in for a real one inside undici, so every request is materialised up front.
+// request cannot stand in for a real one inside undici, so every request is a NodeBackedRequest.
 const LAZY_REQUEST_WORKS = (() => {
   try {
     const fake = {
@@ -1582,5 +1585,5 @@ const LAZY_REQUEST_WORKS = (() => {
   }
 })()
 
-/** Whether this runtime serves requests lazily (false: every request is materialised up front). */
+/** Whether this runtime serves requests lazily (false: every request is a genuine Request subclass). */
 export const lazyRequestSupported = LAZY_REQUEST_WORKS
