@@ -1091,3 +1091,20 @@ test('request clone(): the original read first, then the clone, both get the who
   t.deepEqual(seen, [{ a: 'twins', b: 'twins', copy: 'twins', clone: true, signal: true, aborted: false }])
   await s.close()
 })
+
+test('a request undici cannot represent (a NUL in a header value) answers 500 through onError, never throws out of the listener', async (t) => {
+  const seen: string[] = []
+  const s = await serve(
+    (req) => {
+      new Request(req) // Node 22: materialising here fails; Node 24: building the Request for the handler fails
+      return new Response('ok')
+    },
+    { onError: (err, req) => void seen.push(`${(err as Error).name} ${req.url}`) },
+    (req) => void req.rawHeaders.push('x-bad', 'a\0b'),
+  )
+  const r = await rawRequest(s.port, '/bad')
+  t.is(r.status, 500)
+  t.is(r.body.toString(), '{"error":"Internal Server Error"}')
+  t.deepEqual(seen, [`TypeError ${s.base}/bad`])
+  await s.close()
+})

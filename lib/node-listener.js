@@ -1521,10 +1521,11 @@ export function toNodeListener(handler, options = {}) {
     // Where undici keeps a Request's state in private fields (Node 24), no stand-in can pass
     // through `new Request(req, init)` / `fetch(req)`: the handler gets a genuine Request.
     const lazy = new NodeRequest(req, ctx, url)
-    const request = LAZY_REQUEST_WORKS ? lazy : new NodeBackedRequest(lazy)
-    ctx.request = request
+    let request = lazy
+    ctx.request = lazy
     let result
     try {
+      if (!LAZY_REQUEST_WORKS) ctx.request = request = new NodeBackedRequest(lazy)
       result = handler(request)
     } catch (err) {
       return fail(ctx, err)
