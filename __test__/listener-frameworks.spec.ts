@@ -182,7 +182,7 @@ const newProbe = (): Probe => {
   return { releaseSse, release, abortedSignals: 0, cancelledBodies: 0, slowPulled: 0 }
 }
 
-test('raw node:http', async (t) => {
+test.serial('raw node:http', async (t) => {
   const probe = newProbe()
   const listener = toNodeListener(makeHandler(probe))
   const m = await mountNode(http.createServer((req, res) => void listener(req, res)), probe)
@@ -190,7 +190,7 @@ test('raw node:http', async (t) => {
   await m.close()
 })
 
-test('Express 5, no body parser, mounted with app.use("/api", listener) (URL keeps the mount path)', async (t) => {
+test.serial('Express 5, no body parser, mounted with app.use("/api", listener) (URL keeps the mount path)', async (t) => {
   const probe = newProbe()
   const app = express()
   app.use('/api', toNodeListener(makeHandler(probe)))
@@ -199,7 +199,7 @@ test('Express 5, no body parser, mounted with app.use("/api", listener) (URL kee
   await m.close()
 })
 
-test('Express 5 with express.json() before the route: the parsed body is used', async (t) => {
+test.serial('Express 5 with express.json() before the route: the parsed body is used', async (t) => {
   const probe = newProbe()
   const app = express()
   app.use(express.json())
@@ -249,19 +249,19 @@ async function fastifyApp(probe: Probe, { passBody = true, rawScope = false } = 
   return { base: `http://127.0.0.1:${port}`, port, probe, close: () => app.close() } as Mounted
 }
 
-test('Fastify 5, reply.hijack() recipe with the default JSON parser active', async (t) => {
+test.serial('Fastify 5, reply.hijack() recipe with the default JSON parser active', async (t) => {
   const m = await fastifyApp(newProbe())
   await quiet(() => battery(t, m))
   await m.close()
 })
 
-test('Fastify 5, reply.hijack() in a scope without body parsers (the listener reads the stream)', async (t) => {
+test.serial('Fastify 5, reply.hijack() in a scope without body parsers (the listener reads the stream)', async (t) => {
   const m = await fastifyApp(newProbe(), { rawScope: true })
   await quiet(() => battery(t, m))
   await m.close()
 })
 
-test('Fastify 5 without passing request.body: a clear error, never a hang or an empty body', async (t) => {
+test.serial('Fastify 5 without passing request.body: a clear error, never a hang or an empty body', async (t) => {
   const m = await fastifyApp(newProbe(), { passBody: false })
   const r = await quiet(async () => {
     const res = await fetch(`${m.base}/api/json`, { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } })
@@ -293,13 +293,13 @@ async function koaApp(probe: Probe, { parser = false, middleware = false } = {})
   return mountNode(http.createServer(app.callback()), probe)
 }
 
-test('Koa 3 + @koa/router, no body parser (ctx.respond = false)', async (t) => {
+test.serial('Koa 3 + @koa/router, no body parser (ctx.respond = false)', async (t) => {
   const m = await koaApp(newProbe())
   await quiet(() => battery(t, m))
   await m.close()
 })
 
-test('Koa 3 + @koa/router behind koa-bodyparser (ctx.req.rawBody = ctx.request.rawBody)', async (t) => {
+test.serial('Koa 3 + @koa/router behind koa-bodyparser (ctx.req.rawBody = ctx.request.rawBody)', async (t) => {
   const m = await koaApp(newProbe(), { parser: true })
   await quiet(() => battery(t, m))
   const text = await fetch(`${m.base}/api/text`, { method: 'POST', body: 'koa words', headers: { 'content-type': 'text/plain' } })
@@ -307,7 +307,7 @@ test('Koa 3 + @koa/router behind koa-bodyparser (ctx.req.rawBody = ctx.request.r
   await m.close()
 })
 
-test('Koa 3 + @koa/router + koa-bodyparser, the listener as Koa middleware (router.all(path, listener))', async (t) => {
+test.serial('Koa 3 + @koa/router + koa-bodyparser, the listener as Koa middleware (router.all(path, listener))', async (t) => {
   const m = await koaApp(newProbe(), { parser: true, middleware: true })
   await quiet(() => battery(t, m))
   await m.close()

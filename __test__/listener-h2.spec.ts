@@ -37,7 +37,7 @@ function request(client: http2.ClientHttp2Session, headers: http2.OutgoingHttpHe
   })
 }
 
-test('node:http2 compat: JSON, 4 MiB upload, HEAD, error without leak, slow reader', async (t) => {
+test.serial('node:http2 compat: JSON, 4 MiB upload, HEAD, error without leak, slow reader', async (t) => {
   let pulled = 0
   const { client, close } = await h2Server(async (req) => {
     const path = new URL(req.url).pathname

