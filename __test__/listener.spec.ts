@@ -901,7 +901,7 @@ test('a streamed response that completes normally never aborts its request signa
 })
 
 /** One request on a fresh connection: status, the framing headers and the body bytes. */
-function rawRequest(port: number, path: string, method = 'GET', body?: string) {
+function rawRequest(port: number, path: string, method = 'GET') {
   return new Promise<{ status: number; length: string | undefined; chunked: boolean; body: Buffer }>((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
       const chunks: Buffer[] = []
@@ -917,7 +917,7 @@ function rawRequest(port: number, path: string, method = 'GET', body?: string) {
       res.on('error', reject)
     })
     req.on('error', reject)
-    req.end(body)
+    req.end()
   })
 }
 
