@@ -130,7 +130,7 @@ if (role === 'server') {
     }
   }).observe({ entryTypes: ['gc'] })
   const { native } = await import('../../lib/native.js')
-  const { readFileSync } = await import('node:fs')
+  const { readFileSync, readdirSync } = await import('node:fs')
   let peakRss = 0
   // Where the memory is at the peak (concurrent section only): process.memoryUsage() for V8's
   // heap and the external / ArrayBuffer memory it is told about, mimalloc's committed bytes for
@@ -146,17 +146,39 @@ if (role === 'server') {
     } catch {}
     return { ...mem, rustCommitted: rust.committed ?? NaN, anonHuge }
   }
-  // memoryUsage.rss() reads /proc only; memoryUsage() also walks the V8 heap spaces, which
-  // would bill measurable sampling CPU to whichever handler has the longer turns: the split is
-  // taken only while `memoryDetail` is on, and only when the RSS grew 2 MiB past the last one.
+  // The RSS is sampled only while `memoryDetail` is on (the concurrent bursts). Each sample is
+  // a timer wake-up of the main thread, and on a VM a wake-up costs ~0.1-0.3 ms CPU however
+  // little it does: sampling every 50 ms during the CPU rounds billed the handlers several ms
+  // per turn, more to whichever has the longer turns. memoryUsage.rss() reads /proc only;
+  // memoryUsage() also walks the V8 heap spaces, so the split is taken only when the RSS grew
+  // 2 MiB past the last one.
   const sampleRss = () => {
     const rss = process.memoryUsage.rss()
     if (rss <= peakRss) return
     peakRss = rss
     if (memoryDetail && (!peakDetail || rss > peakDetail.rss + 2 * 2 ** 20)) peakDetail = detailNow()
   }
-  setInterval(sampleRss, 50).unref()
-  process.on('message', (m) => {
+  let sampler
+  // CPU time and run count (times put on a CPU, ≈ wake-ups) of this process's threads, grouped:
+  // the JS main thread, the addon's I/O thread, and the rest (V8 platform workers: GC, JIT;
+  // libuv). Linux only (schedstat); empty elsewhere.
+  const threadTimes = () => {
+    const groups = {}
+    try {
+      for (const tid of readdirSync('/proc/self/task')) {
+        try {
+          const comm = readFileSync(`/proc/self/task/${tid}/comm`, 'latin1').trim()
+          const [runNs, , runs] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').trim().split(' ').map(Number)
+          const group = Number(tid) === process.pid ? 'main' : comm === 'chat-headstart' ? 'io' : 'other'
+          groups[group] ??= { ms: 0, runs: 0 }
+          groups[group].ms += runNs / 1e6
+          groups[group].runs += runs
+        } catch {}
+      }
+    } catch {}
+    return groups
+  }
+  process.on('message', async (m) => {
     // A clean exit (flushes a --cpu-prof profile).
     if (m === 'exit') process.exit(0)
     if (m === 'memory') {
@@ -165,11 +187,21 @@ if (role === 'server') {
     }
     if (m?.memoryDetail !== undefined) {
       memoryDetail = m.memoryDetail
+      clearInterval(sampler)
+      sampler = memoryDetail ? setInterval(sampleRss, 50).unref() : undefined
       return process.send({ ok: true })
+    }
+    if (m?.wakeProbe) {
+      // What one timer wake-up that does nothing costs this process in CPU (the machine's
+      // price of waking a thread from idle, paid by every handler per event it waits for).
+      const before = process.cpuUsage()
+      for (let i = 0; i < m.wakeProbe; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+      const used = process.cpuUsage(before)
+      return process.send({ usPerWake: (used.user + used.system) / m.wakeProbe })
     }
     if (m === 'stats') {
       sampleRss()
-      process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage.rss(), peakRss, gcs: { ...gcs }, peakDetail, now: memoryDetail ? detailNow() : undefined })
+      process.send({ cpu: process.cpuUsage(), threads: threadTimes(), rss: process.memoryUsage.rss(), peakRss, gcs: { ...gcs }, peakDetail, now: memoryDetail ? detailNow() : undefined })
       peakRss = process.memoryUsage.rss()
       peakDetail = undefined
     }
@@ -330,7 +362,7 @@ if (role === 'main') {
     await request(plane, { agentText: Array.from({ length: deltas }, (_, i) => `t${i} `), bootDelayMs: 0 })
     // Warm-up of this exact scenario first (JIT of the phase-2 path), then the measured rounds.
     for (const impl of impls) for (let i = 0; i < 3; i++) await turn(servers[impl].port, { tool: true })
-    const out = Object.fromEntries(impls.map((impl) => [impl, { cpu: 0, chunks: 0, minorGcs: 0, majorGcs: 0 }]))
+    const out = Object.fromEntries(impls.map((impl) => [impl, { cpu: 0, chunks: 0, minorGcs: 0, majorGcs: 0, threads: {} }]))
     for (let r = 0; r < cpuRounds; r++) {
       for (let k = 0; k < impls.length; k++) {
         const impl = impls[(k + r) % impls.length]
@@ -340,15 +372,27 @@ if (role === 'main') {
         out[impl].cpu += cpuMs(before, after)
         out[impl].minorGcs += after.gcs.minor - before.gcs.minor
         out[impl].majorGcs += after.gcs.major - before.gcs.major
+        for (const [group, v] of Object.entries(after.threads)) {
+          const was = before.threads[group] ?? { ms: 0, runs: 0 }
+          const sum = (out[impl].threads[group] ??= { ms: 0, runs: 0 })
+          sum.ms += v.ms - was.ms
+          sum.runs += v.runs - was.runs
+        }
       }
     }
     const turns = cpuRounds * turnsPerRound
-    for (const o of Object.values(out)) o.cpu /= turns
+    for (const o of Object.values(out)) {
+      o.cpu /= turns
+      for (const v of Object.values(o.threads)) {
+        v.ms /= turns
+        v.runs /= turns
+      }
+    }
     return out
   }
   const cpuRounds = quick ? 2 : 8
   const turnsPerRound = 5
-  let cpu200, cpuLong
+  let cpu200, cpuLong, wakeCost
   if (runs('cpu')) {
     cpu200 = await cpuPerTurn(193, ['ours', 'ref', 'ours-nmr', 'ref-nmr', 'plain-nmr'])
     // Per phase-2 chunk: the 10,000 − 200 chunk difference, both rows from the same processes
@@ -356,6 +400,7 @@ if (role === 'main') {
     const LONG_DELTAS = 9993
     cpuLong = await cpuPerTurn(LONG_DELTAS, ['ours-nmr', 'ref-nmr'])
     await request(plane, { agentText: ['It is ', '20C.'], bootDelayMs: AGENT_BOOT_MS })
+    wakeCost = await request(servers.plain.c, { wakeProbe: 40 })
   }
 
   // 5. Concurrent turns.
@@ -449,6 +494,19 @@ if (role === 'main') {
     `    above that floor: ours ${fmt(on.cpu - pn.cpu, 2)}   reference ${fmt(rn.cpu - pn.cpu, 2)}   ratio ${fmt((on.cpu - pn.cpu) / (rn.cpu - pn.cpu), 3)}` +
       `   (0.3 × reference = ${fmt(0.3 * rn.cpu, 2)} ms ${0.3 * rn.cpu < pn.cpu ? '<' : '>='} the floor: ${0.3 * rn.cpu < pn.cpu ? 'no handler whose run() calls streamText can reach 0.3' : 'reachable in principle'})`,
   )
+  // Per thread group, and how often each thread was put on a CPU: on a VM a wake-up from idle
+  // costs far more than the little work most of them do (the probe line), so the count of
+  // events a turn waits for (model chunks, HTTP responses, notifications) drives these numbers.
+  const threadText = (o) => {
+    const g = (name) => o.threads[name] ?? { ms: NaN, runs: NaN }
+    const part = (label, name) => `${label} ${fmt(g(name).ms, 2)} ms / ${fmt(g(name).runs)} runs`
+    return o.threads.main ? `${part('JS main thread', 'main')}   ${o.threads.io ? `${part('Rust I/O thread', 'io')}   ` : ''}${part('other threads (V8 GC/JIT, libuv)', 'other')}` : 'n/a (no /proc)'
+  }
+  console.log('  where it goes, per turn (thread CPU and times put on a CPU, from /proc/self/task/*/schedstat):')
+  for (const [label, name] of [['ours', 'ours'], ['reference', 'ref'], ['ours, memory reducer off', 'ours-nmr'], ['reference, memory reducer off', 'ref-nmr'], ['AI SDK floor', 'plain-nmr']]) {
+    console.log(`    ${label.padEnd(29)} ${threadText(cpu200[name])}`)
+  }
+  console.log(`  one timer wake-up that does nothing costs ${fmt(wakeCost.usPerWake, 0)} µs of CPU in these processes (40 wake-ups 50 ms apart, idle server)`)
   const [ol, rl] = [cpuLong['ours-nmr'], cpuLong['ref-nmr']]
   console.log(`  ${ol.chunks} chunks, memory reducer off: ours ${fmt(ol.cpu, 2)}   reference ${fmt(rl.cpu, 2)}`)
   const extraChunks = ol.chunks - on.chunks
