@@ -291,6 +291,29 @@ test.serial('improvement 1: run() starts while createSession is still in flight'
   t.true(plane.records('our-concurrent', 'out')!.records.length >= 8)
 })
 
+test.serial('improvement 1: a step 1 that ends before createSession returns arms no idle timeout for phase 2', async (t) => {
+  // The idle timeout bounds step 1 only. Here step 1 is over before the session exists, and
+  // phase 2 (slow agent boot) outlasts idleTimeoutInSeconds: run()'s signal must stay unaborted.
+  const plane = await freshPlane()
+  t.teardown(() => plane.close())
+  plane.setFaults({ createSession: { delayMs: 400 } })
+  plane.setAgent({ bootDelayMs: 1600 })
+  let signal: AbortSignal | undefined
+  const ours = remember(
+    await turnThrough('ours', plane, 'our-early-step1', {
+      run: async (args: any) => {
+        signal = args.signal
+        return run(oneToolCall, { tools: true })(args)
+      },
+      idleTimeoutInSeconds: 1,
+    }),
+  )
+  t.is(ours.result.status, 200)
+  t.true(ours.result.totalMs > 1500, `phase 2 lasted past the idle timeout (${ours.result.totalMs.toFixed(0)} ms)`)
+  t.is(types(ours.result.chunks).at(-2), 'trigger:turn-complete')
+  t.false(signal!.aborted, `run()'s signal was aborted: ${signal!.reason}`)
+})
+
 test.serial('improvement 2: no linger — step-1 records reach session.out while step 1 still streams', async (t) => {
   // With a 1.5 s linger the reference holds its first batch until the timer or the end of step 1;
   // ours sends each batch as soon as the previous one is acked.

@@ -356,6 +356,7 @@ class TurnState {
     this.abort = new AbortController()
     this.pendingVersion = false
     this.ended = false
+    this.step1Ended = false
     this.idleTimer = undefined
     this.session = new Promise((resolve, reject) => {
       this.resolveSession = resolve
@@ -388,12 +389,17 @@ class TurnState {
       case KIND_SESSION_OK: {
         const s = JSON.parse(text)
         this.pendingVersion = s.pendingVersion
-        // Bounds step 1 + S2 flush + dispatch, like the reference; cleared on dispatch.
-        this.idleTimer = setTimeout(
-          () => this.abort.abort(new Error('chat.handover: idle timeout')),
-          this.idleTimeoutInSeconds * 1000,
-        )
-        this.idleTimer.unref?.()
+        // Bounds step 1, like the reference; cleared when step 1 ends (`endStep1`), and not
+        // armed when it already has (run() starts before createSession returns). The S2
+        // flush and the dispatch after it are bounded in Rust (ack timeout, retry schedules),
+        // which an abort of this signal would not reach anyway.
+        if (!this.step1Ended) {
+          this.idleTimer = setTimeout(
+            () => this.abort.abort(new Error('chat.handover: idle timeout')),
+            this.idleTimeoutInSeconds * 1000,
+          )
+          this.idleTimer.unref?.()
+        }
         this.resolveSession(s)
         break
       }
@@ -413,6 +419,8 @@ class TurnState {
         this.resolveDispatched()
         break
       case KIND_END:
+        // The response's last bytes (if any) come with the end: one wake-up, not two.
+        if (bytes) this.pipe.write(bytes, true)
         this.ended = true
         clearTimeout(this.idleTimer)
         this.resolveDispatched()
@@ -459,19 +467,29 @@ class TurnState {
     flush()
   }
 
+  /**
+   * Step 1 is over: `kind` 0 finished (with `finishReason` + `response.messages`), 1 aborted,
+   * 2 `run()` threw, 3 the caller dispatches the handover itself. Rust takes it from here.
+   */
+  endStep1(kind, finishReason = null, messagesJson = null) {
+    this.step1Ended = true
+    clearTimeout(this.idleTimer)
+    this.engine.native.finish(this.turn, kind, finishReason, messagesJson)
+  }
+
   /** Reports how step 1 ended (after the UI stream was fully consumed). */
   async finishStep1(result) {
     try {
       const finishReason = await result.finishReason
       const response = await result.response
-      this.engine.native.finish(this.turn, 0, String(finishReason), JSON.stringify(response.messages))
+      this.endStep1(0, String(finishReason), JSON.stringify(response.messages))
     } catch {
-      this.engine.native.finish(this.turn, 1, null, null)
+      this.endStep1(1)
     }
   }
 
   runFailed() {
-    this.engine.native.finish(this.turn, 2, null, null)
+    this.endStep1(2)
   }
 
   responseHeaders(token) {
@@ -609,12 +627,12 @@ function sessionHandle(state, build) {
     /** Appends a `handover` record to session.in (`isFinal` false ⇒ the agent resumes the tools). */
     handover({ partialAssistantMessage, messageId, isFinal }) {
       const chunk = { kind: 'handover', partialAssistantMessage, messageId, isFinal }
-      state.engine.native.finish(state.turn, 3, null, null)
+      state.endStep1(3)
       return state.engine.appendIn(state.chatId, JSON.stringify(chunk))
     },
     /** Appends `{"kind":"handover-skip"}`: the agent exits without running the turn. */
     handoverSkip() {
-      state.engine.native.finish(state.turn, 3, null, null)
+      state.endStep1(3)
       return state.engine.appendIn(state.chatId, '{"kind":"handover-skip"}')
     },
     /** The stitched SSE Response for a StreamTextResult. */
@@ -632,7 +650,7 @@ async function startResponse(state, result) {
   state
     .pump(stream, { forward: true })
     .then(() => state.finishStep1(result))
-    .catch(() => state.engine.native.finish(state.turn, 1, null, null))
+    .catch(() => state.endStep1(1))
   state.token = (await state.session).token
 }
 
@@ -665,8 +683,9 @@ export const chat = {
       const { state, modelMessages } = opened
       const build = buildOptions(state, modelMessages)
       const handle = sessionHandle(state, build)
-      // Improvement 1: createSession and run() (the LLM call) start together.
-      engine.native.begin(state.turn, false)
+      // Improvement 1: createSession and run() (the LLM call) start together. Nothing here
+      // awaits the dispatch, so Rust does not report it (one JS wake-up less per turn).
+      engine.native.begin(state.turn, false, false)
       const running = (async () =>
         opts.run({
           messages: state.uiMessages,
@@ -707,7 +726,8 @@ export const chat = {
     const { state, modelMessages } = opened
     const build = buildOptions(state, modelMessages)
     const handle = sessionHandle(state, build)
-    engine.native.begin(state.turn, false)
+    // `handoverWhenDone` awaits the dispatch.
+    engine.native.begin(state.turn, false, true)
     await state.session
     return Object.assign(handle, {
       toStreamTextOptions: (o) => build(o),
@@ -735,7 +755,7 @@ export const chat = {
     const state = new TurnState(engine, opened, { idleTimeoutInSeconds: idleSeconds(opts), detached: true })
     const build = buildOptions(state, modelMessages)
     const handle = sessionHandle(state, build)
-    engine.native.begin(state.turn, true)
+    engine.native.begin(state.turn, true, true)
     await state.session
     const completion = (async () => {
       let result

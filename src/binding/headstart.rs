@@ -111,8 +111,8 @@ impl TurnSink for JsSink {
   fn dispatched(&self) {
     self.send(KIND_DISPATCHED, None, None);
   }
-  fn end(&self) {
-    self.send(KIND_END, None, None);
+  fn end(&self, last: Vec<u8>) {
+    self.send(KIND_END, (!last.is_empty()).then_some(last), None);
   }
   fn warn(&self, message: String) {
     self.send(KIND_WARN, None, Some(message));
@@ -286,8 +286,9 @@ impl HeadStartEngine {
   }
 
   /// Starts createSession for an opened turn (concurrently with JS calling `run()`).
+  /// `notify_dispatched`: report the handover / skip dispatch (for callers that await it).
   #[napi]
-  pub fn begin(&mut self, turn: u32, detached: bool) -> Result<()> {
+  pub fn begin(&mut self, turn: u32, detached: bool, notify_dispatched: bool) -> Result<()> {
     let open = self
       .opened
       .remove(&turn)
@@ -310,6 +311,7 @@ impl HeadStartEngine {
         message_id: open.message_id,
         create_body,
         detached,
+        notify_dispatched,
       },
       self.opts.clone(),
       sink,
@@ -357,7 +359,7 @@ impl HeadStartEngine {
     let api = self.api.clone();
     runtime().spawn(async move {
       sink.session(api.create_session(bytes::Bytes::from(body)).await);
-      sink.end();
+      sink.end(Vec::new());
     });
     Ok(turn)
   }

@@ -28,10 +28,12 @@ pub trait TurnSink: Send + Sync + 'static {
   fn session(&self, result: Result<CreatedSession, ApiError>);
   /// Phase-2 bytes for the browser (already SSE-framed).
   fn body(&self, bytes: Vec<u8>);
-  /// The handover / skip dispatch finished (JS clears its idle timer).
+  /// The handover / skip dispatch finished. Only for turns started with
+  /// `TurnParams::notify_dispatched` (the callers that await the dispatch).
   fn dispatched(&self);
-  /// The response is complete.
-  fn end(&self);
+  /// The response is complete; `last` holds its final bytes (possibly none). One call, so the
+  /// end of a turn costs the JS thread one wake-up, not one for the last bytes and one more.
+  fn end(&self, last: Vec<u8>);
   /// A diagnosable failure that does not change the response (never contains secrets).
   fn warn(&self, message: String);
 }
@@ -109,6 +111,9 @@ pub struct TurnParams {
   pub create_body: Vec<u8>,
   /// `chat.startHeadStart`: no browser response, so no phase 2 after the dispatch.
   pub detached: bool,
+  /// Report the dispatch through `TurnSink::dispatched` (a JS wake-up that `chat.headStart`
+  /// does not need: it only waits for the response).
+  pub notify_dispatched: bool,
 }
 
 impl Turn {
@@ -266,7 +271,7 @@ async fn run_turn(
     Ok(created) => sink.session(Ok(created)),
     Err(e) => {
       sink.session(Err(e));
-      sink.end();
+      sink.end(Vec::new());
       return;
     }
   }
@@ -361,8 +366,10 @@ async fn run_turn(
     }
     Step1End::Aborted | Step1End::RunFailed => false,
     Step1End::External => {
-      sink.dispatched();
-      sink.end();
+      if params.notify_dispatched {
+        sink.dispatched();
+      }
+      sink.end(Vec::new());
       return;
     }
   };
@@ -376,13 +383,15 @@ async fn run_turn(
       ));
     }
   }
-  sink.dispatched();
+  if params.notify_dispatched {
+    sink.dispatched();
+  }
   if !handover || params.detached || *shared.cancel.borrow() {
-    sink.end();
+    sink.end(Vec::new());
     return;
   }
 
-  phase_two(
+  let last = phase_two(
     &shared,
     api,
     chat_id,
@@ -392,9 +401,11 @@ async fn run_turn(
     sink.as_ref(),
   )
   .await;
-  sink.end();
+  sink.end(last);
 }
 
+/// Splices the agent's output into the response until the turn completes, fails or times
+/// out; returns the response's final bytes (for `TurnSink::end`), none when cancelled.
 async fn phase_two(
   shared: &Shared,
   api: Arc<TriggerApi>,
@@ -403,7 +414,7 @@ async fn phase_two(
   mut early: Option<Subscription>,
   opts: &TurnOptions,
   sink: &dyn TurnSink,
-) {
+) -> Vec<u8> {
   let own_ids = std::mem::take(&mut *shared.own_ids.lock().expect("not poisoned"));
   let mut splicer = Splicer::new(own_ids);
   let mut deadline = Instant::now() + opts.handover_timeout;
@@ -439,7 +450,7 @@ async fn phase_two(
         deadline = deadline.max(Instant::now() + opts.handover_timeout);
       }
       let event = tokio::select! {
-        _ = cancel.wait_for(|c| *c) => return,
+        _ = cancel.wait_for(|c| *c) => return Vec::new(),
         _ = tokio::time::sleep_until(deadline) => {
           let mut out = Vec::new();
           write_error_frame(&mut out, &format!(
@@ -447,8 +458,7 @@ async fn phase_two(
             opts.handover_timeout.as_secs()
           ));
           splicer.write_session_state(&mut out);
-          shared.emit_body(sink, out);
-          return;
+          return out;
         }
         _ = keep_alive.tick(), if opts.keep_alive.is_some() => {
           shared.emit_body(sink, KEEP_ALIVE_FRAME.to_vec());
@@ -478,8 +488,7 @@ async fn phase_two(
           }
           if complete {
             splicer.write_session_state(&mut out);
-            shared.emit_body(sink, out);
-            return;
+            return out;
           }
           if !out.is_empty() {
             shared.emit_body(sink, out);
@@ -491,7 +500,7 @@ async fn phase_two(
         Some(SubscriptionEvent::Ended) | None => {
           tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(250)) => continue 'subscribe,
-            _ = cancel.wait_for(|c| *c) => return,
+            _ = cancel.wait_for(|c| *c) => return Vec::new(),
           }
         }
         Some(SubscriptionEvent::Failed(e)) => {
@@ -505,11 +514,10 @@ async fn phase_two(
             ),
           );
           splicer.write_session_state(&mut out);
-          shared.emit_body(sink, out);
           sink.warn(format!(
             "[chat.handover] session.out subscription failed (chatId {chat_id:?}): {e}"
           ));
-          return;
+          return out;
         }
       }
     }
