@@ -415,7 +415,7 @@ class TurnState {
         this.pipe.write(bytes, true)
         break
       case KIND_DISPATCHED:
-        clearTimeout(this.idleTimer)
+        // (The idle timer is already cleared: Rust dispatches only after `endStep1`.)
         this.resolveDispatched()
         break
       case KIND_END:
