@@ -258,6 +258,9 @@ for (const path of ['toNodeListener (native pump)', 'Web body stream'] as const)
     const agentBytes = agentChunks.reduce((n, s) => n + Buffer.byteLength(s), 0)
 
     const text = await browser.resume()
+    // The browser seeing its response end and the plane seeing its read closed happen on two
+    // different sockets, in either order (on a loaded host the second came later): wait for both.
+    await eventually(() => outReads(plane, chatId)[0]?.responseEnd != null, 10_000).catch(() => undefined)
     const reads = outReads(plane, chatId)
     const handedTotal = reads.reduce((n, r) => n + r.responseBytes, 0)
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`
