@@ -10,6 +10,7 @@
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 const self = fileURLToPath(import.meta.url)
 const role = process.argv.find((a) => a.startsWith('--role='))?.slice(7) ?? 'main'
@@ -414,11 +415,18 @@ if (role === 'main') {
   const burst = async (server) => {
     await request(server.c, { memoryDetail: true })
     const before = await request(server.c, 'stats')
+    // This process is every browser: its own load shows in the chunk delays it measures, so it
+    // is reported beside them (event-loop delay and CPU while the burst runs).
+    const clientLag = monitorEventLoopDelay({ resolution: 5 })
+    clientLag.enable()
+    const clientCpuBefore = process.cpuUsage()
     const t0 = performance.now()
     const all = await Promise.allSettled(
       Array.from({ length: concurrency }, (_, i) => turn(server.port, { tool: i % 2 === 0, stamp: true })),
     )
     const elapsed = performance.now() - t0
+    const clientCpu = process.cpuUsage(clientCpuBefore)
+    clientLag.disable()
     const after = await request(server.c, 'stats')
     await request(server.c, { memoryDetail: false })
     // What is still reachable once every turn ended (the client's keep-alive sockets stay open).
@@ -437,6 +445,8 @@ if (role === 'main') {
       p99total: pct(ok.map((r) => r.total), 99),
       elapsed,
       cpu: cpuMs(before, after),
+      clientLagP99: clientLag.percentile(99) / 1e6,
+      clientCpu: (clientCpu.user + clientCpu.system) / 1000,
       peakRssMiB: after.peakRss / 2 ** 20,
       rssBeforeMiB: before.rss / 2 ** 20,
       peakDetail: after.peakDetail,
@@ -530,6 +540,11 @@ if (role === 'main') {
   console.log(
     '  (chunk delay: client arrival − production; step-1 text deltas vs the mock model\'s emission stamp, phase-2 chunks vs the agent\'s session.out append)',
   )
+  for (const impl of ['ours', 'ref']) {
+    console.log(
+      `  ${impl.padEnd(4)} client (this process: every browser) during the burst: event-loop delay p99 ${fmt(med(impl, 'clientLagP99'))} ms   CPU ${fmt(med(impl, 'clientCpu'))} ms`,
+    )
+  }
   for (const impl of ['ours', 'ref']) {
     console.log(
       `  ${impl.padEnd(4)} p99 by group: step 1 produced after the headers ${fmt(med(impl, 'p99stepOneStreaming'))} ms   phase 2 ${fmt(med(impl, 'p99phaseTwo'))} ms`,
