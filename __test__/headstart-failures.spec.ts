@@ -254,6 +254,8 @@ test.serial('improvement 6: bad input gets 400/413/415/405 JSON and creates no s
     [post(JSON.stringify({ chatId: 'a\u0001b' })), 400],
     [post(JSON.stringify({ chatId: 'session_abc' })), 400],
     [post(JSON.stringify({ chatId: 'c', headStartMessages: {} })), 400],
+    [post(JSON.stringify({ chatId: 'c' })), 400],
+    [post(JSON.stringify({ chatId: 'c', headStartMessages: [] })), 400],
     [post(JSON.stringify({ chatId: 'c', headStartMessages: [{ role: 'nope' }] })), 400],
     [post(JSON.stringify({ chatId: 'c', pad: 'x'.repeat(4096) })), 413],
     [post('{"chatId":"c"}', { 'content-type': 'text/plain' }), 415],
@@ -268,6 +270,19 @@ test.serial('improvement 6: bad input gets 400/413/415/405 JSON and creates no s
     t.true(body.error.length > 0)
   }
   t.deepEqual(plane.requests(), [], 'nothing reached the Trigger API')
+  // The reference reads missing messages as [] and creates the session (booting the agent) before
+  // streamText fails on them; here they are bad input like the rest.
+  t.like(await (await post(JSON.stringify({ chatId: 'c', headStartMessages: [] }))).json(), {
+    error: "`headStartMessages` is empty; a head start needs the new chat's UI messages, at least the user's first one",
+  })
+  t.like(await (await post(JSON.stringify({ chatId: 'c', headStartMessages: null }))).json(), {
+    error: "request body is missing `headStartMessages` (the new chat's UI messages, at least the user's first one)",
+  })
+  await t.throwsAsync(
+    chat.startHeadStart({ agentId: 'exp-agent', apiClient: plane.apiClient as any, chatId: 'c', messages: [], run: run(textParts()) }),
+    { message: "`messages` is empty; a head start needs the new chat's UI messages, at least the user's first one" },
+  )
+  t.deepEqual(plane.requests(), [], 'still nothing reached the Trigger API')
 })
 
 test.serial('improvement 1: run() starts while createSession is still in flight', async (t) => {

@@ -79,18 +79,18 @@ const HEAD_START_CASES: Array<{ name: string; options: Options; body: string }> 
     name: 'a hand-written body: whitespace, number forms, escapes, duplicate and array-index keys',
     options: { agentId: 'a', triggerConfig: { basePayload: { 10: 'ten', z: 0 } } },
     body:
-      '{ "z" : 1.0, "2": "two", "headStartMessages" : [ ], "n": [1E3, -0, 1e21, 12345678901234567890, 0.000001, 1e-7, 2.50],\n' +
+      '{ "z" : 1.0, "2": "two", "headStartMessages" : [ {"id":"u","role":"user","parts":[ ]} ], "n": [1E3, -0, 1e21, 12345678901234567890, 0.000001, 1e-7, 2.50],\n' +
       ' "s": "\\u0041\\/\\u00e9\\ud83d\\ude00\\u001F\u2028", "o": {"b":1,"1":{"y":2,"0":3}}, "chatId": "first", "dup": 1, "chatId" : "chat-\\u0031", "dup": {"x":null} }',
   },
   {
     name: 'a 123-character chatId keeps the chat tag; run tags stop at ten',
     options: { agentId: 'a', triggerConfig: { tags: Array.from({ length: 12 }, (_, i) => `t${i}`) } },
-    body: JSON.stringify({ chatId: 'x'.repeat(123) }),
+    body: JSON.stringify({ chatId: 'x'.repeat(123), headStartMessages: [userMessage('hi')] }),
   },
   {
     name: 'a 124-character chatId drops the chat tag',
     options: { agentId: 'a', triggerConfig: { tags: Array.from({ length: 12 }, (_, i) => `t${i}`) } },
-    body: JSON.stringify({ chatId: 'y'.repeat(124), metadata: null }),
+    body: JSON.stringify({ chatId: 'y'.repeat(124), metadata: null, headStartMessages: [userMessage('hi')] }),
   },
   {
     name: 'falsy optional values: omitted or sent as the reference does',
@@ -98,7 +98,7 @@ const HEAD_START_CASES: Array<{ name: string; options: Options; body: string }> 
       agentId: 'a',
       triggerConfig: { machine: '', queue: null, region: '', lockToVersion: '', concurrencyKey: null, maxAttempts: null, ttl: '', concurrency: 'solo' },
     },
-    body: JSON.stringify({ chatId: 'falsy' }),
+    body: JSON.stringify({ chatId: 'falsy', headStartMessages: [userMessage('hi')] }),
   },
   {
     name: 'idle timeout only in triggerConfig; non-ASCII chat id with a quote',
@@ -108,7 +108,7 @@ const HEAD_START_CASES: Array<{ name: string; options: Options; body: string }> 
   {
     name: 'externalDeploymentId: null opts out',
     options: { agentId: 'a', triggerConfig: { externalDeploymentId: null } },
-    body: JSON.stringify({ chatId: 'pin-opt-out' }),
+    body: JSON.stringify({ chatId: 'pin-opt-out', headStartMessages: [userMessage('hi')] }),
   },
 ]
 
@@ -134,7 +134,7 @@ test.serial('externalDeploymentId from the environment, with and without an expl
   try {
     for (const triggerConfig of [{}, { externalDeploymentId: null }, { externalDeploymentId: 'explicit' }]) {
       const options = { agentId: 'a', triggerConfig }
-      const body = JSON.stringify({ chatId: 'env' })
+      const body = JSON.stringify({ chatId: 'env', headStartMessages: [userMessage('hi')] })
       const handler = chat.headStart({ ...(options as never as { agentId: string }), apiClient, run: async () => null as never })
       const expected = await referenceBody(() => handler(new Request('http://l/', { method: 'POST', body })))
       const ours = native.wireCreateSessionBody(JSON.stringify(options), '{"kind":"headStart"}', Buffer.from(body))
@@ -148,7 +148,7 @@ test.serial('externalDeploymentId from the environment, with and without an expl
 test.serial('createSession body for chat.startHeadStart (detached) is byte-identical', async (t) => {
   const cases = [
     { chatId: 'detached-1', messages: [userMessage('hello')], metadata: { plan: 'pro' } },
-    { chatId: 'detached-2', messages: [], metadata: undefined },
+    { chatId: 'detached-2', messages: [userMessage('hi'), { id: 'a-1', role: 'assistant', parts: [] }], metadata: undefined },
   ]
   for (const { chatId, messages, metadata } of cases) {
     const options: Options = { agentId: 'agent-d', tags: ['s'], triggerConfig: { basePayload: { trigger: 'x', k: 1 }, tags: ['r'] } }

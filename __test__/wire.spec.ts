@@ -239,6 +239,8 @@ test('head-start request validation answers 4xx with precise messages', (t) => {
     ['POST', 'application/json', '{}', 400, 'request body is missing `chatId`'],
     ['POST', 'application/json', '{"chatId":"session_1"}', 400, '`chatId` must not start with "session_" (reserved for Trigger.dev session ids)'],
     ['POST', 'application/json', '{"chatId":"c","headStartMessages":{}}', 400, '`headStartMessages` must be an array of UI messages, got an object'],
+    ['POST', 'application/json', '{"chatId":"c"}', 400, "request body is missing `headStartMessages` (the new chat's UI messages, at least the user's first one)"],
+    ['POST', 'application/json', '{"chatId":"c","headStartMessages":[ ]}', 400, "`headStartMessages` is empty; a head start needs the new chat's UI messages, at least the user's first one"],
   ]
   for (const [method, contentType, text, status, error] of cases) {
     t.like(native.wireParseHeadStartRequest(method, contentType, body(text)), { status, error })
@@ -247,10 +249,10 @@ test('head-start request validation answers 4xx with precise messages', (t) => {
     status: 413,
     error: 'request body is 30 bytes; the limit is 20 bytes',
   })
-  t.like(native.wireParseHeadStartRequest('POST', 'application/json; charset=utf-8', body('{"chatId":"c-1"}')), {
+  t.like(native.wireParseHeadStartRequest('POST', 'application/json; charset=utf-8', body('{"chatId":"c-1","headStartMessages":[{"id":"u"}]}')), {
     status: 0,
     chatId: 'c-1',
-    messagesJson: '[]',
+    messagesJson: '[{"id":"u"}]',
   })
 })
 

@@ -119,6 +119,7 @@ export interface OpenedSession extends HeadStartSession {
 
 export interface StartHeadStartOptions extends Omit<HeadStartOptions, 'maxBodyBytes'> {
   chatId: string
+  /** The chat's UI messages, at least the user's first one (an empty array is rejected). */
   messages: UIMessage[]
   metadata?: unknown
 }

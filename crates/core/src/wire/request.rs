@@ -65,12 +65,22 @@ impl HeadStartRequest {
     &self.chat_id
   }
 
-  /// `headStartMessages` as raw JSON text (`[]` when absent or `null`, like the reference's `?? []`).
+  /// `headStartMessages` as raw JSON text: a non-empty array (checked when the request was built).
   pub fn head_start_messages_json(&self) -> &str {
-    match self.entries.get("headStartMessages") {
-      Some(raw) if raw.get() != "null" => raw.get(),
-      _ => EMPTY_MESSAGES,
-    }
+    self
+      .entries
+      .get("headStartMessages")
+      .map_or(EMPTY_MESSAGES, |raw| raw.get())
+  }
+
+  /// A body as parsed but not validated: for unit tests of what is built from the entries
+  /// (the createSession body), independent of the request rules.
+  #[cfg(test)]
+  pub(crate) fn unvalidated(body: &str) -> Self {
+    let entries: IndexMap<String, Box<RawValue>> =
+      serde_json::from_str(body).expect("a JSON object");
+    let chat_id = serde_json::from_str(entries["chatId"].get()).expect("a string chatId");
+    HeadStartRequest { chat_id, entries }
   }
 
   /// A top-level value of the body, as raw JSON text.
@@ -99,12 +109,7 @@ impl HeadStartRequest {
         .map_err(|e| WireError::bad_request(format!("`{name}` is not valid JSON: {e}")))
     };
     let messages = parse("messages", messages_json)?;
-    if !messages.get().starts_with('[') {
-      return Err(WireError::bad_request(format!(
-        "`messages` must be an array of UI messages, got {}",
-        json_type_name(messages.get())
-      )));
-    }
+    require_message_array("messages", messages.get())?;
     let mut entries = IndexMap::with_capacity(4);
     entries.insert("chatId".to_owned(), string_raw(chat_id));
     entries.insert("trigger".to_owned(), string_raw("handover-prepare"));
@@ -178,17 +183,35 @@ pub fn parse_head_start_request(
   };
   validate_chat_id(&chat_id)?;
 
-  if let Some(raw) = entries.get("headStartMessages") {
-    let text = raw.get();
-    if !text.starts_with('[') && text != "null" {
-      return Err(WireError::bad_request(format!(
-        "`headStartMessages` must be an array of UI messages, got {}",
-        json_type_name(text)
-      )));
+  match entries.get("headStartMessages").map(|raw| raw.get()) {
+    None | Some("null") => {
+      // The reference reads these as `?? []` and goes on to create the session, boot the
+      // agent and fail inside streamText ("messages must not be empty"): a wasted run.
+      return Err(WireError::bad_request(
+        "request body is missing `headStartMessages` (the new chat's UI messages, at least the user's first one)",
+      ));
     }
+    Some(text) => require_message_array("headStartMessages", text)?,
   }
 
   Ok(HeadStartRequest { chat_id, entries })
+}
+
+/// `name` (raw JSON) must be a non-empty array: step 1 has nothing to answer otherwise.
+fn require_message_array(name: &str, text: &str) -> Result<(), WireError> {
+  let Some(inner) = text.strip_prefix('[') else {
+    return Err(WireError::bad_request(format!(
+      "`{name}` must be an array of UI messages, got {}",
+      json_type_name(text)
+    )));
+  };
+  let elements = inner.strip_suffix(']').unwrap_or(inner);
+  if elements.trim_matches([' ', '\t', '\n', '\r']).is_empty() {
+    return Err(WireError::bad_request(format!(
+      "`{name}` is empty; a head start needs the new chat's UI messages, at least the user's first one"
+    )));
+  }
+  Ok(())
 }
 
 /// `Request.json()` decodes with the WHATWG UTF-8 decoder: a leading BOM is dropped and invalid
@@ -285,19 +308,21 @@ mod tests {
   }
 
   #[test]
-  fn messages_default_to_empty() {
-    assert_eq!(
-      parse(r#"{"chatId":"c"}"#)
-        .unwrap()
-        .head_start_messages_json(),
-      "[]"
+  fn messages_must_be_present_and_non_empty() {
+    let missing = "request body is missing `headStartMessages` (the new chat's UI messages, at least the user's first one)";
+    rejects(r#"{"chatId":"c"}"#, 400, missing);
+    rejects(r#"{"chatId":"c","headStartMessages":null}"#, 400, missing);
+    let empty = "`headStartMessages` is empty; a head start needs the new chat's UI messages, at least the user's first one";
+    rejects(r#"{"chatId":"c","headStartMessages":[]}"#, 400, empty);
+    rejects(
+      "{\"chatId\":\"c\",\"headStartMessages\":[ \n\t ]}",
+      400,
+      empty,
     );
-    assert_eq!(
-      parse(r#"{"chatId":"c","headStartMessages":null}"#)
-        .unwrap()
-        .head_start_messages_json(),
-      "[]"
-    );
+    for ok in ["[{}]", "[[]]", "[ {} ]"] {
+      let body = format!(r#"{{"chatId":"c","headStartMessages":{ok}}}"#);
+      assert_eq!(parse(&body).unwrap().head_start_messages_json(), ok);
+    }
   }
 
   #[test]
@@ -315,7 +340,7 @@ mod tests {
 
   #[test]
   fn content_type_must_be_json_when_present() {
-    let body = br#"{"chatId":"c"}"#;
+    let body = br#"{"chatId":"c","headStartMessages":[{}]}"#;
     let limits = RequestLimits::default();
     for ok in [
       None,
@@ -351,19 +376,19 @@ mod tests {
 
   #[test]
   fn body_size_limit_is_inclusive() {
-    let limits = RequestLimits { max_body_bytes: 20 };
-    let fits = br#"{"chatId":"abcdefgh"}"#; // 21 bytes
+    let limits = RequestLimits { max_body_bytes: 44 };
+    let fits = br#"{"chatId":"c","headStartMessages":[{}],"p":1}"#; // 45 bytes
     assert!(parse_head_start_request(
       "POST",
       None,
       &fits[..],
-      &RequestLimits { max_body_bytes: 21 }
+      &RequestLimits { max_body_bytes: 45 }
     )
     .is_ok());
     let err = parse_head_start_request("POST", None, &fits[..], &limits).unwrap_err();
     assert_eq!(
       (err.status, err.message.as_str()),
-      (413, "request body is 21 bytes; the limit is 20 bytes")
+      (413, "request body is 45 bytes; the limit is 44 bytes")
     );
     assert_eq!(RequestLimits::default().max_body_bytes, 1_048_576);
   }
@@ -498,22 +523,31 @@ mod tests {
       "{err}"
     );
     let max = "a".repeat(256);
-    assert!(parse(&format!(r#"{{"chatId":"{max}"}}"#)).is_ok());
+    assert!(parse(&format!(
+      r#"{{"chatId":"{max}","headStartMessages":[{{}}]}}"#
+    ))
+    .is_ok());
     rejects(
       &format!(r#"{{"chatId":"{max}b"}}"#),
       400,
       "`chatId` is 257 characters long; the limit is 256",
     );
     // Counted in UTF-16 code units like the API: 128 emoji = 256 units fit, 129 do not.
-    assert!(parse(&format!(r#"{{"chatId":"{}"}}"#, "😀".repeat(128))).is_ok());
+    assert!(parse(&format!(
+      r#"{{"chatId":"{}","headStartMessages":[{{}}]}}"#,
+      "😀".repeat(128)
+    ))
+    .is_ok());
     rejects(
       &format!(r#"{{"chatId":"{}"}}"#, "😀".repeat(129)),
       400,
       "`chatId` is 258 characters long; the limit is 256",
     );
-    assert!(parse(r#"{"chatId":"Session_x"}"#).is_ok());
+    assert!(parse(r#"{"chatId":"Session_x","headStartMessages":[{}]}"#).is_ok());
     assert_eq!(
-      parse(r#"{"chatId":"\u0063hat"}"#).unwrap().chat_id(),
+      parse(r#"{"chatId":"\u0063hat","headStartMessages":[{}]}"#)
+        .unwrap()
+        .chat_id(),
       "chat"
     );
   }
@@ -544,16 +578,17 @@ mod tests {
 
   #[test]
   fn duplicate_keys_behave_like_json_parse() {
-    let req = parse(r#"{"chatId":"first","a":1,"chatId":"second"}"#).unwrap();
+    let req =
+      parse(r#"{"chatId":"first","a":1,"headStartMessages":[{}],"chatId":"second"}"#).unwrap();
     assert_eq!(req.chat_id(), "second");
     let keys: Vec<&str> = req.entries().map(|(k, _)| k).collect();
-    assert_eq!(keys, ["chatId", "a"]);
+    assert_eq!(keys, ["chatId", "a", "headStartMessages"]);
   }
 
   #[test]
   fn bom_and_invalid_utf8_are_decoded_like_request_json() {
     let mut body = b"\xEF\xBB\xBF".to_vec();
-    body.extend_from_slice(br#"{"chatId":"c","x":"a"#);
+    body.extend_from_slice(br#"{"chatId":"c","headStartMessages":[{}],"x":"a"#);
     body.push(0xff);
     body.extend_from_slice(br#""}"#);
     let req = parse_head_start_request("POST", None, &body, &RequestLimits::default()).unwrap();
@@ -562,14 +597,14 @@ mod tests {
 
   #[test]
   fn detached_request_has_the_start_head_start_shape() {
-    let req = HeadStartRequest::detached("c-1", b"[]", Some(br#"{"u":1}"#)).unwrap();
+    let req = HeadStartRequest::detached("c-1", b"[{}]", Some(br#"{"u":1}"#)).unwrap();
     let keys: Vec<(&str, &str)> = req.entries().map(|(k, v)| (k, v.get())).collect();
     assert_eq!(
       keys,
       [
         ("chatId", "\"c-1\""),
         ("trigger", "\"handover-prepare\""),
-        ("headStartMessages", "[]"),
+        ("headStartMessages", "[{}]"),
         ("metadata", r#"{"u":1}"#)
       ]
     );
@@ -578,6 +613,12 @@ mod tests {
         .unwrap_err()
         .message,
       "`messages` must be an array of UI messages, got an object"
+    );
+    assert_eq!(
+      HeadStartRequest::detached("c", b"[]", None)
+        .unwrap_err()
+        .message,
+      "`messages` is empty; a head start needs the new chat's UI messages, at least the user's first one"
     );
     assert_eq!(
       HeadStartRequest::detached("", b"[]", None)
