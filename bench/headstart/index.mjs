@@ -544,14 +544,14 @@ if (role === 'main') {
   console.log(
     '  (chunk delay: client arrival − production; step-1 text deltas vs the mock model\'s emission stamp, phase-2 chunks vs the agent\'s session.out append)',
   )
+  // The plane shares this box's two cores with the handler and the client, so what a handler
+  // makes the plane do (S2 appends, reads) competes with the handler and the browsers here;
+  // in production that work runs on Trigger.dev's and S2's machines.
   for (const impl of ['ours', 'ref']) {
     console.log(
       `  ${impl.padEnd(4)} client (this process: every browser) during the burst: event-loop delay p99 ${fmt(med(impl, 'clientLagP99'))} ms   CPU ${fmt(med(impl, 'clientCpu'))} ms   plane process CPU ${fmt(med(impl, 'planeCpu'))} ms`,
     )
   }
-  // The plane shares this box's two cores with the handler and the client, so what a handler
-  // makes the plane do (S2 appends, reads) competes with the handler and the browsers here;
-  // in production that work runs on Trigger.dev's and S2's machines.
   for (const impl of ['ours', 'ref']) {
     console.log(
       `  ${impl.padEnd(4)} p99 by group: step 1 produced after the headers ${fmt(med(impl, 'p99stepOneStreaming'))} ms   phase 2 ${fmt(med(impl, 'p99phaseTwo'))} ms`,
