@@ -15,7 +15,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::value::RawValue;
 
 use super::jsjson::write_js_string;
-use super::WireError;
+use super::{WireError, JSON_WHITESPACE};
 
 /// `{"kind":"handover-skip"}`: tells the agent to exit without running the turn.
 pub const HANDOVER_SKIP_BODY: &[u8] = br#"{"kind":"handover-skip"}"#;
@@ -290,19 +290,15 @@ fn reshape_into(out: &mut Vec<u8>, text: &str, messages: &[Fields<'_>]) {
       insertions.push((close, !parts.is_empty(), pending));
     }
   }
-  let trimmed = text.trim_end_matches([' ', '\t', '\n', '\r']);
+  let trimmed = text.trim_end_matches(JSON_WHITESPACE);
   if insertions.is_empty() {
     // Nothing to approve: the reference's copy serializes to the same text.
-    out.extend_from_slice(
-      trimmed
-        .trim_start_matches([' ', '\t', '\n', '\r'])
-        .as_bytes(),
-    );
+    out.extend_from_slice(trimmed.trim_start_matches(JSON_WHITESPACE).as_bytes());
     return;
   }
 
   let bytes = text.as_bytes();
-  let start = text.len() - text.trim_start_matches([' ', '\t', '\n', '\r']).len();
+  let start = text.len() - text.trim_start_matches(JSON_WHITESPACE).len();
   let mut copied = start;
   let mut approval_number = 0usize;
   for (close, has_parts, pending) in &insertions {
@@ -349,7 +345,7 @@ pub fn handover_body(
   let mut out = Vec::with_capacity(text.len() + 128 + message_id.len());
   out.extend_from_slice(br#"{"kind":"handover","partialAssistantMessage":"#);
   if is_final {
-    out.extend_from_slice(text.trim_matches([' ', '\t', '\n', '\r']).as_bytes());
+    out.extend_from_slice(text.trim_matches(JSON_WHITESPACE).as_bytes());
   } else {
     reshape_into(&mut out, text, &messages);
   }

@@ -66,6 +66,9 @@ impl fmt::Display for WireError {
 
 impl std::error::Error for WireError {}
 
+/// The four characters JSON allows between tokens (RFC 8259 §2); `str::trim` would take more.
+pub(crate) const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
 /// Name of a JSON value's type, for error messages ("got a number").
 pub(crate) fn json_type_name(raw: &str) -> &'static str {
   match raw.as_bytes().first() {

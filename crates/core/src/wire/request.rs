@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
 
-use super::{json_type_name, WireError};
+use super::{json_type_name, WireError, JSON_WHITESPACE};
 
 /// Longest accepted `chatId`, in UTF-16 code units (what the API's `externalId` schema counts).
 pub const MAX_CHAT_ID_LENGTH: usize = 256;
@@ -161,9 +161,9 @@ pub fn parse_head_start_request(
   let text = decode_body_text(body);
   let entries: IndexMap<String, Box<RawValue>> = serde_json::from_str(&text).map_err(|e| {
     if e.classify() == serde_json::error::Category::Data {
-      let kind = json_type_name(text.trim_start_matches([' ', '\t', '\n', '\r']));
+      let kind = json_type_name(text.trim_start_matches(JSON_WHITESPACE));
       WireError::bad_request(format!("request body must be a JSON object, got {kind}"))
-    } else if text.trim_matches([' ', '\t', '\n', '\r']).is_empty() {
+    } else if text.trim_matches(JSON_WHITESPACE).is_empty() {
       WireError::bad_request("request body is empty; expected a JSON object with a `chatId`")
     } else {
       WireError::bad_request(format!("request body is not valid JSON: {e}"))
@@ -206,7 +206,7 @@ fn require_message_array(name: &str, text: &str) -> Result<(), WireError> {
     )));
   };
   let elements = inner.strip_suffix(']').unwrap_or(inner);
-  if elements.trim_matches([' ', '\t', '\n', '\r']).is_empty() {
+  if elements.trim_matches(JSON_WHITESPACE).is_empty() {
     return Err(WireError::bad_request(format!(
       "`{name}` is empty; a head start needs the new chat's UI messages, at least the user's first one"
     )));
