@@ -1,14 +1,13 @@
-// The web frameworks the listener specs mount into (dev dependencies without @types: loaded through
-// a string so TypeScript sees `any`).
-const load = (name: string): Promise<any> => import(name)
+// The web frameworks the listener specs mount into (dev dependencies without @types: imported
+// through a `string`-typed specifier so TypeScript sees `any`).
 
-export const express = (await load('express')).default
-export const compression = (await load('compression')).default
-export const Fastify = (await load('fastify')).default
-export const fastifyCompress = (await load('@fastify/compress')).default
-export const Koa = (await load('koa')).default
-export const Router = (await load('@koa/router')).default
-export const koaBodyParser = (await load('koa-bodyparser')).default
-export const koaCompress = (await load('koa-compress')).default
-export const koaMount = (await load('koa-mount')).default
-export const honoServe = (await load('@hono/node-server')).serve
+export const express = (await import('express' as string)).default
+export const compression = (await import('compression' as string)).default
+export const Fastify = (await import('fastify' as string)).default
+export const fastifyCompress = (await import('@fastify/compress' as string)).default
+export const Koa = (await import('koa' as string)).default
+export const Router = (await import('@koa/router' as string)).default
+export const koaBodyParser = (await import('koa-bodyparser' as string)).default
+export const koaCompress = (await import('koa-compress' as string)).default
+export const koaMount = (await import('koa-mount' as string)).default
+export const honoServe = (await import('@hono/node-server' as string)).serve

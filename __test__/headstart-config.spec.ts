@@ -4,7 +4,8 @@
 import test from 'ava'
 import { configure } from '@trigger.dev/sdk'
 import { apiClientManager } from '@trigger.dev/core/v3'
-import { chat, startDevPlane, type DevPlane } from '../index.js'
+import { chat, startDevPlane, type DevPlane } from 'chat-headstart'
+import { privateModule } from './package.helpers.ts'
 import { firstTurnBody, mockModel, postTurn, serve, textParts } from './headstart.helpers.ts'
 
 const ENV_NAMES = [
@@ -53,7 +54,7 @@ async function referenceResolves(apiClient: object | undefined) {
 }
 
 // Internal export of lib/chat.js (not part of the public types).
-const { resolveApiConfig } = (await import('../lib/chat.js')) as unknown as {
+const { resolveApiConfig } = (await privateModule('lib/chat.js')) as {
   resolveApiConfig(apiClient?: object): { baseURL: string; secretKey: string; branch?: string }
 }
 

@@ -2,7 +2,7 @@
 // the reference where the behaviour is meant to be identical, and the deliberate improvements
 // (issue 4, 1–8) where it is not.
 import test from 'ava'
-import { startDevPlane } from '../index.js'
+import { startDevPlane } from 'chat-headstart'
 import {
   delay,
   eventually,
@@ -241,7 +241,7 @@ test.serial('§10.12 phase-2 subscription 404: an error chunk names it (the refe
 test.serial('improvement 6: bad input gets 400/413/415/405 JSON and creates no session', async (t) => {
   const plane = await freshPlane()
   t.teardown(() => plane.close())
-  const { chat } = await import('../index.js')
+  const { chat } = await import('chat-headstart')
   const handler = chat.headStart({ agentId: 'exp-agent', apiClient: plane.apiClient as any, run: run(textParts()), maxBodyBytes: 2048 })
   plane.clearRequests()
   const post = (body: BodyInit | null, headers: Record<string, string> = { 'content-type': 'application/json' }, method = 'POST') =>

@@ -7,7 +7,7 @@ import http from 'node:http'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import test from 'ava'
-import { chat, startDevPlane, type DevPlane, type LoggedRequest } from '../index.js'
+import { chat, startDevPlane, type DevPlane, type LoggedRequest } from 'chat-headstart'
 import { delay, eventually, firstTurnBody, mockModel, oneToolCall, postTurn, serve, weatherTools } from './headstart.helpers.ts'
 
 function headStartOptions(plane: DevPlane) {

@@ -200,7 +200,7 @@ export async function turnThrough(
   }: { body?: unknown; abortAfter?: (chunks: any[]) => boolean; onChunks?: (chunks: any[]) => void; settleMs?: number } = {},
 ) {
   const { chat: refChat } = await import('@trigger.dev/sdk/chat-server')
-  const { chat } = await import('../index.js')
+  const { chat } = await import('chat-headstart')
   const opts = { agentId: 'exp-agent', apiClient: plane.apiClient, ...handlerOptions }
   const listener =
     kind === 'ref' ? refChat.toNodeListener(refChat.headStart(opts as any)) : chat.toNodeListener(chat.headStart(opts as any))

@@ -3,7 +3,7 @@
 // chunks (ids normalised) and identical outbound Trigger API requests (protocol.md §10, §2.7).
 import test from 'ava'
 import { chat as refChat } from '@trigger.dev/sdk/chat-server'
-import { chat, startDevPlane } from '../index.js'
+import { chat, startDevPlane } from 'chat-headstart'
 import {
   firstTurnBody,
   mockModel,

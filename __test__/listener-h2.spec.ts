@@ -3,7 +3,7 @@
 import test from 'ava'
 import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
-import { toNodeListener } from '../index.js'
+import { toNodeListener } from 'chat-headstart'
 import { until, sleep, settled, encoder } from './listener.helpers.ts'
 
 async function h2Server(handler: (req: Request) => Response | Promise<Response>) {

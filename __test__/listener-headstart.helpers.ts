@@ -4,7 +4,7 @@ import http from 'node:http'
 import http2 from 'node:http2'
 import zlib from 'node:zlib'
 import type { AddressInfo } from 'node:net'
-import type { NodeListener } from '../index.js'
+import type { NodeListener } from 'chat-headstart'
 import { compression, express, Fastify, fastifyCompress, honoServe, Koa, koaBodyParser as bodyParser, koaCompress, Router } from './frameworks.helpers.ts'
 
 export interface Target {

@@ -6,8 +6,8 @@
 // browser keeps the native body bounded; keep-alive comments get through compression middlewares.
 import test from 'ava'
 import { chat as refChat } from '@trigger.dev/sdk/chat-server'
-import { chat, startDevPlane } from '../index.js'
-import type { NodeListener } from '../index.js'
+import { chat, startDevPlane } from 'chat-headstart'
+import type { NodeListener } from 'chat-headstart'
 import { mockModel, oneToolCall, textParts, weatherTools, type StreamPart } from './headstart.helpers.ts'
 import { mounts, startTurn, turn, type Frame, type Mount, type Target, type TurnOut } from './listener-headstart.helpers.ts'
 import { settled, sleep, until } from './listener.helpers.ts'

@@ -2,7 +2,7 @@
 // form of the listener, and repeated response headers.
 import test from 'ava'
 import http from 'node:http'
-import { FastResponse, toNodeListener } from '../index.js'
+import { FastResponse, toNodeListener } from 'chat-headstart'
 import { listen, RawConnection, completeResponses } from './listener.helpers.ts'
 import { express, Koa, koaBodyParser as bodyParser, koaMount as mount, Router } from './frameworks.helpers.ts'
 

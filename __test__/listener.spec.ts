@@ -4,9 +4,12 @@ import test from 'ava'
 import http from 'node:http'
 import http2 from 'node:http2'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { toNodeListener, FastResponse, kNativeBody, lazyRequestSupported } from '../lib/node-listener.js'
+import { toNodeListener, FastResponse } from 'chat-headstart'
+import { privateModule } from './package.helpers.ts'
 import type { FetchHandler, NodeListenerOptions, NativeBodySink, NativeBodySource } from '../lib/node-listener.js'
 import { listen, sleep, until, settled, deferred, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
+
+const { kNativeBody, lazyRequestSupported } = await privateModule<typeof import('../lib/node-listener.js')>('lib/node-listener.js')
 
 async function serve(handler: FetchHandler, options?: NodeListenerOptions, wrap?: (req: IncomingMessage, res: ServerResponse) => void) {
   const listener = toNodeListener(handler, options)

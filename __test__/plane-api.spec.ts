@@ -3,7 +3,7 @@
 // read format, records, HEAD, channels, faults, the agent knobs and close().
 import test from 'ava'
 import net from 'node:net'
-import { startDevPlane, type DevPlane } from '../index.js'
+import { startDevPlane, type DevPlane } from 'chat-headstart'
 import { sleep } from './plane-helpers.js'
 
 function api(plane: DevPlane, token = plane.secretKey) {

@@ -2,8 +2,9 @@
 import test from 'ava'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { packageUrl } from './package.helpers.ts'
 
-const cli = fileURLToPath(new URL('../bin/chat-headstart.js', import.meta.url))
+const cli = fileURLToPath(new URL('bin/chat-headstart.js', packageUrl))
 
 function run(args: string[]) {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })

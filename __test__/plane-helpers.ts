@@ -7,7 +7,7 @@ import { TriggerChatTransport } from '@trigger.dev/sdk/chat'
 import { MockLanguageModelV4 } from 'ai/test'
 import { simulateReadableStream, tool } from 'ai'
 import { z } from 'zod'
-import type { DevPlane } from '../index.js'
+import type { DevPlane } from 'chat-headstart'
 
 const usage = {
   inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },

@@ -1,7 +1,7 @@
 // The reference head-start handler (@trigger.dev/sdk 4.8.3) against the plane: the
 // browser-visible byte sequences of protocol.md §10 and the call order of §2.7.
 import test from 'ava'
-import { startDevPlane } from '../index.js'
+import { startDevPlane } from 'chat-headstart'
 import {
   browserPost,
   callOrder,

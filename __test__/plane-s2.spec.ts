@@ -1,7 +1,7 @@
 // @s2-dev/streamstore 0.25 (both transports) against the plane's S2 endpoint.
 import test from 'ava'
 import { AppendInput, AppendRecord, S2 } from '@s2-dev/streamstore'
-import { startDevPlane, type DevPlane } from '../index.js'
+import { startDevPlane, type DevPlane } from 'chat-headstart'
 
 function client(plane: DevPlane) {
   return new S2({ accessToken: plane.s2AccessToken, endpoints: { account: plane.s2Url, basin: plane.s2Url } } as any)

@@ -2,7 +2,7 @@
 // in order, terminal error frames for bad frames and injected failures, h1 and h2 on one port.
 import test from 'ava'
 import http2 from 'node:http2'
-import { startDevPlane, type DevPlane } from '../index.js'
+import { startDevPlane, type DevPlane } from 'chat-headstart'
 
 /** Protobuf AppendInput with string bodies (field 1 → AppendRecord{ body = 3 }). */
 function appendInput(bodies: string[]): Buffer {

@@ -1,7 +1,7 @@
 // The reference browser transport (@trigger.dev/sdk/chat TriggerChatTransport): turn 1 through
 // the reference head-start route, turn 2 straight to the plane with the session token.
 import test from 'ava'
-import { startDevPlane } from '../index.js'
+import { startDevPlane } from 'chat-headstart'
 import { headStartTransport, mockModel, oneToolCall, readAll, referenceServer } from './plane-helpers.js'
 
 test('TriggerChatTransport: turn 1 via the head-start route, turn 2 directly against the plane', async (t) => {

@@ -1,7 +1,8 @@
 import test from 'ava'
 import { createParser } from 'eventsource-parser'
-import { createSseParser, type SseEvent } from '../index.js'
-import { native } from '../lib/native.js'
+import { createSseParser, type SseEvent } from 'chat-headstart'
+import { privateModule } from './package.helpers.ts'
+const { native } = await privateModule<typeof import('../lib/native.js')>('lib/native.js')
 
 // The private native binding (not public API), to count native calls.
 const __native = native as unknown as { NativeSseParser: { prototype: { feed(chunk: Uint8Array): string } } }

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { chat } from '@trigger.dev/sdk/chat-server'
 import { chat as agentChat } from '@trigger.dev/sdk/ai'
 
-import { native } from '../lib/native.js'
+import { privateModule } from './package.helpers.ts'
+const { native } = await privateModule<typeof import('../lib/native.js')>('lib/native.js')
 
 const SKEW_ENV = ['TRIGGER_EXTERNAL_DEPLOYMENT_ID', 'TRIGGER_AUTOMATIC_SKEW_VERSION_PROTECTION', 'GITHUB_SHA', 'VERCEL_GIT_COMMIT_SHA']
 for (const name of SKEW_ENV) delete process.env[name]

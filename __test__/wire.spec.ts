@@ -12,8 +12,9 @@ import {
   reshapeForHandoverResume,
   slimSubmitMessageForWire,
   upsertIncomingMessage,
-} from '../index.js'
-import { native } from '../lib/native.js'
+} from 'chat-headstart'
+import { privateModule } from './package.helpers.ts'
+const { native } = await privateModule<typeof import('../lib/native.js')>('lib/native.js')
 
 const require = createRequire(import.meta.url)
 // The reference module that defines the helpers (the package's `exports` map hides it, so load
