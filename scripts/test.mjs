@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
+import { avaCounts } from './ava-counts.mjs'
 import { ensureNode24, envWithNode22, node22 } from './node.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -66,18 +67,8 @@ const specName = (arg) => path.basename(arg).replace(/\.spec\.ts$/, '')
 /** Runs ava on `nodeBin` and adds its counts; `label` heads the leg's output. */
 async function avaLeg(label, nodeBin, files) {
   console.log(`\n=== ${label} ===`)
-  // ava's default reporter: its TAP reporter (8.0.0) crashes on a timeout and loses the counts.
   const ava = await run(nodeBin, [path.join(root, 'node_modules/ava/entrypoints/cli.js'), ...files], { capture: true })
-  const plain = ava.output.replace(/\x1b\[[0-9;]*m/g, '')
-  const count = (re) => [...plain.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0)
-  // ava prints `N tests passed` only when nothing failed; otherwise its ✔ lines are the count.
-  const pass = Math.max(count(/^\s*(\d+) tests? passed/gm), plain.match(/^\s*✔ /gm)?.length ?? 0)
-  // Failures, plus whatever ava reports as broken without a failed test (timeouts, crashes, rejections).
-  const fail =
-    count(/^\s*(\d+) tests? failed/gm) +
-    count(/^\s*(\d+) uncaught exceptions?/gm) +
-    count(/^\s*(\d+) unhandled rejections?/gm) +
-    count(/^\s*(\d+) tests? remained pending after a timeout/gm)
+  const { passed: pass, failed: fail } = avaCounts(ava.output)
   passed += pass
   failed += fail
   if (ava.code !== 0) broken = true
