@@ -5,9 +5,10 @@
 //                                                  `napi.targets` as an optional dependency at the
 //                                                  same version (what `napi prepublish` writes)
 //   dist/chat-headstart-<platform>-<version>.tgz  one per binary found, from npm/<platform>/
-// A binary is looked for where `napi build --platform` writes it: the repo root
-// (`chat-headstart.<platform>.node`), then npm/<platform>/. The repo's own package.json and npm/
-// folders are not modified: everything is staged under dist/stage/.
+// A binary is taken from its platform folder, npm/<platform>/chat-headstart.<platform>.node, where
+// `npm run build:targets` puts it (the root's `npm run build` output is the tests' and benches'
+// addon, possibly a debug one, and is never packed). The repo's own package.json and npm/ folders
+// are not modified: everything is staged under dist/stage/.
 //
 //   node scripts/pack.mjs [--require <platform>]...   (fails when a required binary is missing)
 import { spawnSync } from 'node:child_process'
@@ -62,8 +63,11 @@ function copyInto(from, to) {
   fs.cpSync(from, to, { recursive: true, filter: (src) => !src.endsWith('.node') })
 }
 
-/** Packs into `dist` (default: the repo's dist/), replacing what was there. */
-export function pack({ required = [], dist = path.join(root, 'dist') } = {}) {
+/**
+ * Packs into `dist` (default: the repo's dist/), replacing what was there. `binaryDir` takes every
+ * binary from that one folder instead of the platform folders.
+ */
+export function pack({ required = [], dist = path.join(root, 'dist'), binaryDir } = {}) {
   const pkg = readJson(path.join(root, 'package.json'))
   const stage = path.join(dist, 'stage')
   fs.rmSync(dist, { recursive: true, force: true })
@@ -86,8 +90,8 @@ export function pack({ required = [], dist = path.join(root, 'dist') } = {}) {
   const missing = []
   for (const target of platformPackages(pkg)) {
     const binaryName = `${pkg.napi.binaryName}.${target.platform}.node`
-    const binary = [path.join(root, binaryName), path.join(target.dir, binaryName)].find((f) => fs.existsSync(f))
-    if (binary === undefined) {
+    const binary = path.join(binaryDir ?? target.dir, binaryName)
+    if (!fs.existsSync(binary)) {
       missing.push(target.platform)
       continue
     }
