@@ -1,5 +1,7 @@
-// Types of `chat` (lib/chat.js). They borrow from the installed `ai` like the reference does.
-import type { ModelMessage, StopCondition, StreamTextResult, ToolSet, UIMessage, streamText as aiStreamText } from 'ai'
+// Types of `chat` (lib/chat.js). They borrow from the installed `ai` like the reference does, and
+// follow its major (5, 6 or 7): nothing here names `StreamTextResult` with a fixed number of type
+// arguments (ai 5: <TOOLS, PARTIAL_OUTPUT>, ai 6: <TOOLS, OUTPUT>, ai 7: <TOOLS, RUNTIME_CONTEXT, OUTPUT>).
+import type { ModelMessage, StopCondition, ToolSet, UIMessage, streamText as aiStreamText } from 'ai'
 import type { FetchHandler, NodeListener, NodeListenerOptions } from './node-listener.js'
 
 /**
@@ -49,10 +51,29 @@ export interface HeadStartStreamTextOptions<TOOLS extends ToolSet = ToolSet> {
 
 type StreamTextParams = Parameters<typeof aiStreamText>[0]
 
+// `streamText` instantiated as <TOOLS, any, any>: ai 5 and 7 declare three type parameters, ai 6
+// two. An instantiation expression keeps only the signatures whose arity fits the arguments, so
+// `streamTextAnyOutput<TOOLS, any, any>` drops ai 6's own signature and falls back to the first one
+// (`streamText<TOOLS, any>`, valid in every major); on ai 5 / 7 both remain and ReturnType takes the
+// last, `streamText`'s own. Type-level only: nothing of that name exists at run time.
+declare const streamTextAnyOutput: (<TOOLS extends ToolSet, _A, _B>(
+  options: unknown,
+) => ReturnType<typeof aiStreamText<TOOLS, any>>) &
+  typeof aiStreamText
+
+/**
+ * What `streamText` returns for these tools, whatever the output / runtime-context types:
+ * `StreamTextResult<TOOLS, any>` on ai 5 and 6, `StreamTextResult<TOOLS, any, any>` on ai 7.
+ */
+type StreamTextResultOf<TOOLS extends ToolSet> = ReturnType<typeof streamTextAnyOutput<TOOLS, any, any>>
+
+/** Any `streamText` result (`StreamTextResult<any, any>` on ai 5 / 6, `<any, any, any>` on ai 7). */
+type AnyStreamTextResult = StreamTextResultOf<any>
+
 /** `streamText` bound to the turn: it refuses `messages`, `prompt`, `stopWhen` and `abortSignal`. */
 export type HeadStartStreamTextFn = <TOOLS extends ToolSet = ToolSet>(
   options: Omit<StreamTextParams, 'messages' | 'prompt' | 'stopWhen' | 'abortSignal' | 'tools'> & { tools?: TOOLS },
-) => StreamTextResult<TOOLS, any>
+) => StreamTextResultOf<TOOLS>
 
 /** A head-start session (the reference's `handle`). */
 export interface HeadStartSession {
@@ -62,13 +83,13 @@ export interface HeadStartSession {
   /** Tees a UI chunk stream into `session.out`; returns the branch for the caller. */
   tee<T>(stream: ReadableStream<T>): ReadableStream<T>
   /** Awaits step 1, then dispatches `handover` (or `handover-skip`). */
-  handoverWhenDone(result: StreamTextResult<any, any>): Promise<void>
+  handoverWhenDone(result: AnyStreamTextResult): Promise<void>
   /** Appends a `handover` record to `session.in` directly. */
   handover(args: { partialAssistantMessage: ModelMessage[]; messageId: string; isFinal: boolean }): Promise<void>
   /** Appends `{"kind":"handover-skip"}` to `session.in`. */
   handoverSkip(): Promise<void>
   /** The stitched SSE Response for a `streamText` result. */
-  handoverResponse(result: StreamTextResult<any, any>): Promise<Response>
+  handoverResponse(result: AnyStreamTextResult): Promise<Response>
 }
 
 export interface HeadStartRunArgs {
@@ -87,7 +108,7 @@ export interface HeadStartOptions {
   /** The `chat.agent` task id. */
   agentId: string
   /** Calls `streamText` for step 1 and returns its result. */
-  run: (args: HeadStartRunArgs) => StreamTextResult<any, any> | Promise<StreamTextResult<any, any>>
+  run: (args: HeadStartRunArgs) => AnyStreamTextResult | Promise<AnyStreamTextResult>
   /** Handler idle timer and the agent's wait for the handover. Default 60. */
   idleTimeoutInSeconds?: number
   triggerConfig?: HeadStartTriggerConfig
@@ -157,3 +178,6 @@ export declare const chat: {
   /** Mounts a Web Fetch handler on node:http, Express, Fastify or Koa. */
   toNodeListener(handler: FetchHandler, options?: NodeListenerOptions): NodeListener
 }
+
+// Only the declarations marked `export` above are public.
+export {}

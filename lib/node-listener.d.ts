@@ -76,7 +76,8 @@ export declare function toNodeListener(handler: FetchHandler, options?: NodeList
  * responses. Use it like `Response`: `new FastResponse(body, init)`, `FastResponse.json(data, init)`.
  */
 export declare const FastResponse: {
-  new (body?: BodyInit | null, init?: ResponseInit): Response
+  // `Response`'s own parameter types: `BodyInit` is a DOM-lib name that @types/node does not declare.
+  new (body?: ConstructorParameters<typeof Response>[0], init?: ResponseInit): Response
   prototype: Response
   json(data: unknown, init?: ResponseInit): Response
   error(): Response
