@@ -37,7 +37,11 @@ pub struct DevPlane {
 
 /// Starts a plane. `optionsJson` is `PlaneOptions` (camelCase); `onTurn` is the agent hook.
 #[napi]
-pub fn start_dev_plane(options_json: String, on_turn: Option<HookFn>) -> Result<DevPlane> {
+pub fn start_dev_plane(
+  options_json: String,
+  // Spelled out, not `HookFn`: napi writes the Rust alias name into binding.d.ts otherwise.
+  on_turn: Option<ThreadsafeFunction<String, Promise<String>, String, Status, false, true>>,
+) -> Result<DevPlane> {
   let options: PlaneOptions =
     serde_json::from_str(&options_json).map_err(|e| invalid("invalid plane options", e))?;
   let hook = on_turn.map(|f| Arc::new(JsHook(Arc::new(f))) as Arc<dyn TurnHook>);
