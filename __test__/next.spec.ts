@@ -1,6 +1,8 @@
 // examples/next: `next build && next start` on an ephemeral port, then a head-start turn against
-// the local plane through the example's app/api/chat/route.ts. Slow (a production build on 2
-// cores): this file gets a long timeout.
+// the local plane through the example's app/api/chat/route.ts. chat-headstart is put into the
+// example's node_modules as npm unpacks it (the package's files, and the host's platform package
+// with this build's binary), and the example's next.config has no bundler setting for it. Slow (a
+// production build on 2 cores): this file gets a long timeout.
 import test from 'ava'
 import fs from 'node:fs'
 import net from 'node:net'
@@ -15,6 +17,41 @@ import { postFirstMessage, readUiStream, runToEnd, spawnUntil, stop, textOf } fr
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const app = path.join(root, 'examples/next')
 const nextBin = path.join(root, 'node_modules/next/dist/bin/next')
+
+/** What `npm install` of the tarballs leaves in examples/next/node_modules, from this checkout. */
+function installPackage(): { platformPackage: string; binary: string } {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+  const modules = path.join(app, 'node_modules')
+  const dest = path.join(modules, pkg.name)
+  fs.rmSync(dest, { recursive: true, force: true })
+  fs.mkdirSync(dest, { recursive: true })
+  for (const entry of ['package.json', 'README.md', ...pkg.files]) {
+    const from = path.join(root, entry)
+    if (fs.existsSync(from)) fs.cpSync(from, path.join(dest, entry), { recursive: true, filter: (f) => !f.endsWith('.node') })
+  }
+  const binary = fs.readdirSync(root).find((f) => f.startsWith(`${pkg.name}.`) && f.endsWith('.node'))
+  if (!binary) throw new Error('no built addon in the repo root: npm run build')
+  const platform = binary.slice(pkg.name.length + 1, -'.node'.length)
+  const platformPackage = `${pkg.name}-${platform}`
+  const platformDest = path.join(modules, platformPackage)
+  fs.rmSync(platformDest, { recursive: true, force: true })
+  fs.mkdirSync(platformDest, { recursive: true })
+  fs.copyFileSync(path.join(root, 'npm', platform, 'package.json'), path.join(platformDest, 'package.json'))
+  fs.copyFileSync(path.join(root, binary), path.join(platformDest, binary))
+  return { platformPackage, binary }
+}
+
+// The example resolves next/react from the repository's node_modules, which may itself be a
+// symlink (git worktrees): the build root (the example's CHAT_HEADSTART_EXAMPLE_ROOT) must contain both.
+function workspaceRoot(): string {
+  let modules = path.join(root, 'node_modules')
+  try {
+    modules = fs.realpathSync(modules)
+  } catch {}
+  let dir = root
+  while (!(modules + path.sep).startsWith(dir + path.sep) && path.dirname(dir) !== dir) dir = path.dirname(dir)
+  return dir
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,11 +78,14 @@ if (!hasReactTypes) console.warn('next.spec: @types/react is not installed (devD
 
 ;(hasReactTypes ? test : test.skip)('next build && next start, then a head-start turn through app/api/chat/route.ts', async (t) => {
   t.timeout(12 * 60_000)
-  const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', CI: '1' }
-  const link = await runToEnd([path.join(app, 'link-chat-headstart.mjs')], { cwd: app, env, timeoutMs: 30_000 })
-  if (link.code !== 0) throw new Error(`linking chat-headstart failed:\n${link.output}`)
+  const tracingRoot = workspaceRoot()
+  const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', CI: '1', CHAT_HEADSTART_EXAMPLE_ROOT: tracingRoot }
+  const { platformPackage, binary } = installPackage()
   const build = await runToEnd([nextBin, 'build'], { cwd: app, env, timeoutMs: 10 * 60_000 })
   if (build.code !== 0) throw new Error(`next build failed (${build.code}):\n${build.output}`)
+  // output: "standalone" traced the addon's platform package (what a Docker image of the app needs).
+  const standaloneModules = path.join(app, '.next/standalone', path.relative(tracingRoot, app), 'node_modules')
+  t.true(fs.existsSync(path.join(standaloneModules, platformPackage, binary)), `${platformPackage}/${binary} in .next/standalone`)
 
   const backend = await startLocalBackend()
   const port = await freePort()

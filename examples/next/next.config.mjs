@@ -1,28 +1,18 @@
-import fs from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-const here = path.dirname(fileURLToPath(import.meta.url))
-
-// Inside this repository the example resolves next/react from the repository's node_modules,
-// which may itself be a symlink (git worktrees): the build root must contain both.
-function workspaceRoot() {
-  const repo = path.resolve(here, '../..')
-  let modules = path.join(repo, 'node_modules')
-  try {
-    modules = fs.realpathSync(modules)
-  } catch {}
-  let root = repo
-  while (!(modules + path.sep).startsWith(root + path.sep) && path.dirname(root) !== root) root = path.dirname(root)
-  return root
-}
-
+// No `serverExternalPackages` needed: chat-headstart loads its native addon through Node's own
+// require and tells Turbopack's and webpack's output tracing which files that needs, so
+// `next build` (Turbopack or --webpack), `next start` and the standalone server all work as is.
 /** @type {import('next').NextConfig} */
 const nextConfig = {
-  // chat-headstart loads a native addon (.node): Next must leave it to Node's require at runtime.
-  serverExternalPackages: ['chat-headstart'],
-  turbopack: { root: workspaceRoot() },
-  outputFileTracingRoot: workspaceRoot(),
+  // The self-contained server for Docker: `node .next/standalone/server.js` (with .next/static
+  // copied next to it; `npm run start:standalone`). `next start` works too, with a warning.
+  output: 'standalone',
+}
+
+// Only for the chat-headstart repository's own test, which builds this app against the
+// repository's node_modules (one folder up): the build root has to contain them.
+if (process.env.CHAT_HEADSTART_EXAMPLE_ROOT) {
+  nextConfig.turbopack = { root: process.env.CHAT_HEADSTART_EXAMPLE_ROOT }
+  nextConfig.outputFileTracingRoot = process.env.CHAT_HEADSTART_EXAMPLE_ROOT
 }
 
 export default nextConfig
