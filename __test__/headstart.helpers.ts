@@ -4,9 +4,9 @@
 // ids replaced by placeholders).
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { finish } from './plane-helpers.js'
+import { finish } from './plane-helpers.ts'
 
-export { mockModel, oneToolCall, twoToolCalls } from './plane-helpers.js'
+export { mockModel, oneToolCall, twoToolCalls } from './plane-helpers.ts'
 
 export type StreamPart = Record<string, unknown>
 

@@ -17,7 +17,7 @@ import {
   weatherTools,
   type StreamPart,
 } from './headstart.helpers.ts'
-import { headStartTransport, readAll } from './plane-helpers.js'
+import { headStartTransport, readAll } from './plane-helpers.ts'
 
 const plane = await startDevPlane()
 test.after.always(() => plane.close())

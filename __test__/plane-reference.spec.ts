@@ -16,7 +16,7 @@ import {
   stallingModel,
   twoToolCalls,
   waitFor,
-} from './plane-helpers.js'
+} from './plane-helpers.ts'
 
 const weatherAgent = { toolOutputs: { getWeather: { city: 'Paris', tempC: 20 } }, text: ['It is ', '20C.'] }
 

@@ -2,7 +2,7 @@
 // the reference head-start route, turn 2 straight to the plane with the session token.
 import test from 'ava'
 import { startDevPlane } from 'chat-headstart'
-import { headStartTransport, mockModel, oneToolCall, readAll, referenceServer } from './plane-helpers.js'
+import { headStartTransport, mockModel, oneToolCall, readAll, referenceServer } from './plane-helpers.ts'
 
 test('TriggerChatTransport: turn 1 via the head-start route, turn 2 directly against the plane', async (t) => {
   const turns: any[] = []

@@ -70,7 +70,10 @@ function copyInto(from, to) {
 export function pack({ required = [], dist = path.join(root, 'dist'), binaryDir } = {}) {
   const pkg = readJson(path.join(root, 'package.json'))
   const stage = path.join(dist, 'stage')
-  fs.rmSync(dist, { recursive: true, force: true })
+  // Earlier tarballs go; what else dist/ holds (the builds' timings) stays.
+  fs.mkdirSync(dist, { recursive: true })
+  for (const f of fs.readdirSync(dist)) if (f.endsWith('.tgz')) fs.rmSync(path.join(dist, f))
+  fs.rmSync(stage, { recursive: true, force: true })
   fs.mkdirSync(stage, { recursive: true })
   const packed = []
 

@@ -32,6 +32,13 @@ export function packageSpecs() {
   return { specs, repoOnly, helpers: [...usable] }
 }
 
+/**
+ * Node's own TypeScript support instead of the repo's @oxc-node/core loader: the registry has no
+ * linux-arm64 (nor wasm) build of its binding. Transform, not only strip: a spec may use parameter
+ * properties.
+ */
+const NODE_TYPESCRIPT = ['--experimental-transform-types', '--disable-warning=ExperimentalWarning']
+
 /** npm package names a set of source files import (bare specifiers, builtins left out). */
 function importedPackages(files) {
   const names = new Set()
@@ -48,22 +55,23 @@ function importedPackages(files) {
 
 /**
  * A fresh folder with the package specs and what they import: the given tarballs (the package and
- * one platform package) and, at the repo's devDependency versions, ava, @oxc-node/core and every
- * package the specs import. Resolves `{ dir, specs, repoOnly }`.
+ * one platform package) and, at the repo's devDependency versions, ava and every package the
+ * specs import, with extra npm `flags` (another platform's optional dependencies:
+ * `--cpu=arm64`). Resolves `{ dir, specs, repoOnly }`.
  */
-export async function prepareSpecs(dir, tarballs, { env, log, force = false }) {
+export async function prepareSpecs(dir, tarballs, { env, log, flags = [] }) {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
   const { specs, repoOnly, helpers } = packageSpecs()
   for (const file of [...specs, ...helpers]) fs.copyFileSync(path.join(testDir, file), path.join(dir, file))
-  const wanted = new Set(['ava', '@oxc-node/core', ...importedPackages([...specs, ...helpers])])
+  const wanted = new Set(['ava', ...importedPackages([...specs, ...helpers])])
   wanted.delete(pkg.name)
   const missing = [...wanted].filter((name) => !pkg.devDependencies[name])
   if (missing.length > 0) throw new Error(`the specs import ${missing.join(', ')}, which are not devDependencies`)
   fs.writeFileSync(
     path.join(dir, 'package.json'),
-    `${JSON.stringify({ name: 'chat-headstart-prebuilt-specs', private: true, type: 'module', ava: { ...pkg.ava, files: ['*.spec.ts'] } }, null, 2)}\n`,
+    `${JSON.stringify({ name: 'chat-headstart-prebuilt-specs', private: true, type: 'module', ava: { ...pkg.ava, files: ['*.spec.ts'], nodeArguments: NODE_TYPESCRIPT } }, null, 2)}\n`,
   )
-  await npmInstall(dir, [...tarballs, ...[...wanted].map((name) => `${name}@${pkg.devDependencies[name]}`)], { env, log, force })
+  await npmInstall(dir, [...tarballs, ...[...wanted].map((name) => `${name}@${pkg.devDependencies[name]}`)], { env, log, flags })
   return { dir, specs, repoOnly }
 }
 

@@ -84,9 +84,12 @@ export function run(cmd, args, { cwd, env, log, timeoutMs = 10 * 60_000 } = {}) 
   })
 }
 
-/** `npm install` in `dir` of the given specs (tarball paths, `name@range`); throws on failure. */
-export async function npmInstall(dir, specs, { env, log, force = false } = {}) {
-  const args = ['install', '--no-audit', '--no-fund', '--loglevel', 'warn', ...(force ? ['--force'] : []), ...specs]
+/**
+ * `npm install` in `dir` of the given specs (tarball paths, `name@range`) with extra `flags` (e.g.
+ * `--cpu=arm64`); throws on failure.
+ */
+export async function npmInstall(dir, specs, { env, log, flags = [] } = {}) {
+  const args = ['install', '--no-audit', '--no-fund', '--loglevel', 'warn', ...flags, ...specs]
   const result = await run('npm', args, { cwd: dir, env, log })
   if (result.code !== 0) throw new Error(`npm install in ${dir} failed (exit ${result.code}):\n${result.output.slice(-3000)}`)
   // npm 11 lists the packages whose install scripts it wants approved: ours must never be one.
