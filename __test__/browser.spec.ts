@@ -1,7 +1,8 @@
-// The chat page in headless Chromium (Debian `chromium`, installed by scripts/install-browser.sh,
-// driven by playwright-core): a weather question shows step-1 text, the agent's tool output and
+// The chat page in headless Chromium (Debian `chromium`, installed on first use by
+// scripts/install-browser.sh, driven by playwright-core): a weather question shows step-1 text, the agent's tool output and
 // the step-2 answer in ONE assistant message, then a second turn goes straight to the session.
 import test from 'ava'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,7 +30,11 @@ let browser: Browser
 
 test.before(async () => {
   if (!fs.existsSync(executablePath)) {
-    throw new Error(`Chromium not found at ${executablePath}: run scripts/install-browser.sh (or set CHAT_HEADSTART_CHROMIUM)`)
+    // A fresh machine: install it (apt-get) rather than ask the user for a step of their own.
+    const install = spawnSync('bash', [path.join(root, 'scripts/install-browser.sh')], { encoding: 'utf8', timeout: 240_000 })
+    if (install.status !== 0 || !fs.existsSync(executablePath)) {
+      throw new Error(`Chromium not found at ${executablePath} and scripts/install-browser.sh could not install it (set CHAT_HEADSTART_CHROMIUM):\n${install.stdout}${install.stderr}`)
+    }
   }
   demo = await startDemo({ port: 0, env: localEnv(), modelTiming: { ttftMs: 150, minTokensPerSecond: 60, maxTokensPerSecond: 120 } })
   browser = await chromium.launch({ executablePath, args: CHROMIUM_FLAGS })
