@@ -3,6 +3,7 @@
 //! asynchronous results come back through ONE long-lived threadsafe function per engine
 //! (napi.md §2.3–2.5) instead of an `async fn` per call.
 
+use chat_headstart_core::handover::report::{HandoverReport, TurnReport};
 use chat_headstart_core::handover::turn::{Step1End, Turn, TurnOptions, TurnParams, TurnSink};
 use chat_headstart_core::session::api::{ApiError, CreatedSession, TriggerApi};
 use chat_headstart_core::session::http::{s2_client, S2Client};
@@ -108,10 +109,10 @@ impl TurnSink for JsSink {
   fn body(&self, bytes: Vec<u8>) {
     self.send(KIND_BODY, Some(bytes), None);
   }
-  fn dispatched(&self) {
+  fn dispatched(&self, _handover: Option<&HandoverReport>) {
     self.send(KIND_DISPATCHED, None, None);
   }
-  fn end(&self, last: Vec<u8>) {
+  fn end(&self, last: Vec<u8>, _report: &TurnReport) {
     self.send(KIND_END, (!last.is_empty()).then_some(last), None);
   }
   fn warn(&self, message: String) {
@@ -309,6 +310,7 @@ impl HeadStartEngine {
       TurnParams {
         chat_id: open.request.chat_id().to_string(),
         message_id: open.message_id,
+        agent_id: self.session_options.agent_id.clone(),
         create_body,
         detached,
         notify_dispatched,
@@ -359,7 +361,7 @@ impl HeadStartEngine {
     let api = self.api.clone();
     runtime().spawn(async move {
       sink.session(api.create_session(bytes::Bytes::from(body)).await);
-      sink.end(Vec::new());
+      sink.end(Vec::new(), &TurnReport::default());
     });
     Ok(turn)
   }
