@@ -93,7 +93,10 @@ where
 {
   let builder = tracing_subscriber::fmt()
     .with_env_filter(parse_filter(filter)?)
-    .with_writer(writer);
+    .with_writer(writer)
+    // A failed write would otherwise be reported with `eprintln!`, which panics when stderr
+    // fails too — and a panic inside a Node-API callback aborts the process.
+    .log_internal_errors(false);
   Ok(match format {
     LogFormat::Text => Box::new(builder.finish()),
     LogFormat::Json => Box::new(
@@ -106,6 +109,34 @@ where
   })
 }
 
+/// stderr as Node leaves it. Once Node has written to a stderr that is a pipe, fd 2 is
+/// non-blocking, so a write fails with `WouldBlock` whenever the reader is behind (seen with a
+/// parent process reading a trace-level log). Node's own writes to a pipe wait (they are
+/// synchronous on Linux); these wait too, holding stderr's lock so a line never interleaves with
+/// another Rust thread's.
+pub struct WaitingStderr(io::StderrLock<'static>);
+
+impl io::Write for WaitingStderr {
+  fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    loop {
+      match self.0.write(buf) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+          std::thread::sleep(std::time::Duration::from_micros(200))
+        }
+        other => return other,
+      }
+    }
+  }
+
+  fn flush(&mut self) -> io::Result<()> {
+    self.0.flush()
+  }
+}
+
+fn waiting_stderr() -> WaitingStderr {
+  WaitingStderr(io::stderr().lock())
+}
+
 /// Installs the subscriber for the whole process (stderr). Fails on an invalid filter or when
 /// another subscriber is installed already. A second call after a successful one (the package
 /// loaded again, e.g. in a worker thread: the addon and its statics are per process) keeps the
@@ -113,7 +144,7 @@ where
 pub fn install(filter: &str, format: LogFormat) -> Result<(), String> {
   static INSTALLED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
   let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
-  let sub = subscriber(filter, format, io::stderr)?;
+  let sub = subscriber(filter, format, waiting_stderr)?;
   if *installed {
     return Ok(());
   }
