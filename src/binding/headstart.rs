@@ -61,6 +61,9 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 struct JsSink {
   turn: u32,
   notify: Arc<Notifier>,
+  /// JS observes this turn (a diagnostics_channel subscriber): the dispatch and end
+  /// notifications carry the reports as JSON text. Off, they carry none and nothing is built.
+  reports: bool,
 }
 
 impl JsSink {
@@ -109,11 +112,15 @@ impl TurnSink for JsSink {
   fn body(&self, bytes: Vec<u8>) {
     self.send(KIND_BODY, Some(bytes), None);
   }
-  fn dispatched(&self, _handover: Option<&HandoverReport>) {
-    self.send(KIND_DISPATCHED, None, None);
+  fn dispatched(&self, handover: Option<&HandoverReport>) {
+    let text = handover
+      .filter(|_| self.reports)
+      .map(HandoverReport::to_json);
+    self.send(KIND_DISPATCHED, None, text);
   }
-  fn end(&self, last: Vec<u8>, _report: &TurnReport) {
-    self.send(KIND_END, (!last.is_empty()).then_some(last), None);
+  fn end(&self, last: Vec<u8>, report: &TurnReport) {
+    let text = self.reports.then(|| report.to_json());
+    self.send(KIND_END, (!last.is_empty()).then_some(last), text);
   }
   fn warn(&self, message: String) {
     self.send(KIND_WARN, None, Some(message));
@@ -287,9 +294,16 @@ impl HeadStartEngine {
   }
 
   /// Starts createSession for an opened turn (concurrently with JS calling `run()`).
-  /// `notify_dispatched`: report the handover / skip dispatch (for callers that await it).
+  /// `notify_dispatched`: report the handover / skip dispatch (for callers that await or
+  /// observe it). `reports`: the dispatch and end notifications carry the turn's reports (JSON).
   #[napi]
-  pub fn begin(&mut self, turn: u32, detached: bool, notify_dispatched: bool) -> Result<()> {
+  pub fn begin(
+    &mut self,
+    turn: u32,
+    detached: bool,
+    notify_dispatched: bool,
+    reports: bool,
+  ) -> Result<()> {
     let open = self
       .opened
       .remove(&turn)
@@ -302,6 +316,7 @@ impl HeadStartEngine {
     let sink = Arc::new(JsSink {
       turn,
       notify: self.notify.clone(),
+      reports,
     });
     let handle = Turn::start(
       runtime().handle(),
@@ -357,6 +372,7 @@ impl HeadStartEngine {
     let sink = JsSink {
       turn,
       notify: self.notify.clone(),
+      reports: false,
     };
     let api = self.api.clone();
     runtime().spawn(async move {
@@ -375,6 +391,7 @@ impl HeadStartEngine {
     let sink = JsSink {
       turn: id,
       notify: self.notify.clone(),
+      reports: false,
     };
     let api = self.api.clone();
     let body = bytes::Bytes::copy_from_slice(body);
