@@ -332,7 +332,7 @@ where
 
 /// Read-only views for tests and tools.
 impl PlaneState {
-  /// `[{id, externalId, runId, closed, streams:{in,out}}]`.
+  /// `[{id, externalId, runId, closed, streams:{in,out}, publicAccessTokens}]`.
   pub fn sessions_json(&self) -> String {
     let sessions: Vec<serde_json::Value> = self
       .sessions
@@ -345,6 +345,7 @@ impl PlaneState {
           "runId": s.run_id(),
           "closed": s.closed_reason().is_some(),
           "streams": { "in": s.stream_name(None, "in"), "out": s.stream_name(None, "out") },
+          "publicAccessTokens": self.sessions.session_tokens(&s.id),
         })
       })
       .collect();
