@@ -15,7 +15,9 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ChildEvent, ChildResult } from './telemetry.child.ts'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+// The child resolves `--import @oxc-node/core/register` from its cwd: this folder's, so the
+// node_modules above it are found in the repo and in an installed-package test folder alike.
+const here = fileURLToPath(new URL('.', import.meta.url))
 const childScript = fileURLToPath(new URL('./telemetry.child.ts', import.meta.url))
 
 async function runChild(scenario: 'all' | 'one', env: Record<string, string | undefined>) {
@@ -24,7 +26,7 @@ async function runChild(scenario: 'all' | 'one', env: Record<string, string | un
   delete childEnv.CHAT_HEADSTART_LOG_FORMAT
   Object.assign(childEnv, env)
   const child = spawn(process.execPath, ['--import', '@oxc-node/core/register', childScript, scenario], {
-    cwd: root,
+    cwd: here,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
