@@ -92,3 +92,10 @@ export * from './lib/plane.js'
 export { toNodeListener, FastResponse } from './lib/node-listener.js'
 export type { FetchHandler, KoaContextLike, NodeListener, NodeListenerOptions } from './lib/node-listener.js'
 export * from './lib/chat.js'
+export type {
+  HeadStartHandover,
+  HeadStartHandoverMessage,
+  HeadStartTurnMessage,
+  HeadStartTurnOutcome,
+  HeadStartTurnTimings,
+} from './lib/telemetry.js'

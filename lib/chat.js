@@ -7,6 +7,7 @@
 import { convertToModelMessages, stepCountIs, streamText as aiStreamText } from 'ai'
 import { native } from './native.js'
 import { toNodeListener } from './node-listener.js'
+import { observeTurn } from './telemetry.js'
 
 const JSON_HEADERS = { 'content-type': 'application/json' }
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -345,8 +346,10 @@ class BodyPipe {
 // One turn on the JS side.
 
 class TurnState {
-  constructor(engine, opened, { idleTimeoutInSeconds, requestSignal, detached }) {
+  constructor(engine, opened, { idleTimeoutInSeconds, requestSignal, detached, diagnostics }) {
     this.engine = engine
+    /** lib/telemetry.js's record of this turn; undefined when no diagnostics_channel listens. */
+    this.diagnostics = diagnostics
     this.turn = opened.turn
     this.chatId = opened.chatId
     this.messageId = opened.messageId
@@ -384,6 +387,17 @@ class TurnState {
     this.engine.native.cancel(this.turn)
   }
 
+  /**
+   * Starts the turn in Rust (createSession first). `notifyDispatched`: the caller awaits the
+   * dispatch. An observed turn also asks for it when `chat-headstart:handover` has subscribers,
+   * and for Rust's reports with the notifications.
+   */
+  begin(detached, notifyDispatched) {
+    const d = this.diagnostics
+    d?.began(this.chatId, this.messageId)
+    this.engine.native.begin(this.turn, detached, notifyDispatched || Boolean(d?.handovers), d !== undefined)
+  }
+
   onNotify(kind, bytes, text) {
     switch (kind) {
       case KIND_SESSION_OK: {
@@ -416,6 +430,7 @@ class TurnState {
         break
       case KIND_DISPATCHED:
         // (The idle timer is already cleared: Rust dispatches only after `endStep1`.)
+        if (text) this.diagnostics?.handover(text)
         this.resolveDispatched()
         break
       case KIND_END:
@@ -427,6 +442,7 @@ class TurnState {
         this.pipe.end()
         this.engine.forget(this)
         this.resolveFinished()
+        this.diagnostics?.ended(text)
         break
       case KIND_WARN:
         console.warn(text)
@@ -446,6 +462,7 @@ class TurnState {
       const joined = batch.join('\n')
       batch = []
       const bytes = native.push(this.turn, Buffer.from(joined))
+      this.diagnostics?.firstChunk()
       if (forward) this.pipe.write(bytes)
     }
     try {
@@ -571,12 +588,13 @@ function createBoundStreamText(build) {
  * Parses + validates the request and converts the messages. Returns either `{ error: Response }`
  * or `{ state, modelMessages }` with the turn registered (createSession not yet started).
  */
-async function openTurn(engine, req, opts) {
+async function openTurn(engine, req, opts, diagnostics) {
   const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const contentType = req.headers.get('content-type')
   const body = req.method === 'POST' ? await readBodyCapped(req, max) : EMPTY
   const opened = JSON.parse(engine.native.open(req.method, contentType, body))
   if (!opened.ok) {
+    diagnostics?.rejected(opened.status)
     return { error: new Response(opened.body, { status: opened.status, headers: JSON_HEADERS }) }
   }
   let modelMessages
@@ -584,12 +602,14 @@ async function openTurn(engine, req, opts) {
     modelMessages = await convertToModelMessages(opened.messages)
   } catch (err) {
     engine.native.release(opened.turn)
+    diagnostics?.rejected(400)
     return { error: jsonError(400, `headStartMessages are not valid UI messages: ${err?.message ?? err}`) }
   }
   const state = new TurnState(engine, opened, {
     idleTimeoutInSeconds: idleSeconds(opts),
     requestSignal: req.signal,
     detached: false,
+    diagnostics,
   })
   return { state, modelMessages }
 }
@@ -658,6 +678,119 @@ function logRunFailure(err) {
   console.error('[chat-headstart] run() threw; answering 500 and sending handover-skip:', err)
 }
 
+/** One `chat.headStart` request. */
+async function headStartTurn(opts, req, diagnostics) {
+  let engine
+  try {
+    engine = engineFor(opts, { withSessionTags: true })
+  } catch (err) {
+    console.error(String(err?.message ?? err))
+    diagnostics?.failed(err)
+    return jsonError(500, 'chat-headstart is not configured (see the server log)')
+  }
+  const opened = await openTurn(engine, req, opts, diagnostics)
+  if (opened.error) return opened.error
+  const { state, modelMessages } = opened
+  const build = buildOptions(state, modelMessages)
+  const handle = sessionHandle(state, build)
+  // Improvement 1: createSession and run() (the LLM call) start together. Nothing here
+  // awaits the dispatch, so Rust does not report it (one JS wake-up less per turn).
+  state.begin(false, false)
+  const running = (async () =>
+    opts.run({
+      messages: state.uiMessages,
+      signal: state.abort.signal,
+      chat: { toStreamTextOptions: (o) => build(o), session: handle },
+      streamText: createBoundStreamText(build),
+    }))()
+  // Step-1 chunks flow into Rust (and the tee) as soon as run() returns.
+  const pumping = running.then((result) => startResponse(state, result))
+  pumping.catch(() => {})
+  try {
+    await state.session
+  } catch (err) {
+    running.catch(() => {})
+    return jsonError(502, `Trigger.dev createSession failed: ${err.message}`)
+  }
+  try {
+    await pumping
+  } catch (err) {
+    logRunFailure(err)
+    diagnostics?.failed(err)
+    state.runFailed()
+    return jsonError(500, 'the chat handler failed before streaming (see the server log)')
+  }
+  return state.response(state.token)
+}
+
+/** `chat.openSession`. */
+async function openSessionTurn(opts, diagnostics) {
+  const engine = engineFor(opts, { withSessionTags: false })
+  const opened = await openTurn(engine, opts.req, opts, diagnostics)
+  if (opened.error) {
+    const { error } = await opened.error.json()
+    const err = new Error(error)
+    err.status = opened.error.status
+    throw err
+  }
+  const { state, modelMessages } = opened
+  const build = buildOptions(state, modelMessages)
+  const handle = sessionHandle(state, build)
+  // `handoverWhenDone` awaits the dispatch.
+  state.begin(false, true)
+  await state.session
+  return Object.assign(handle, {
+    toStreamTextOptions: (o) => build(o),
+    signal: state.abort.signal,
+    messages: state.uiMessages,
+    streamText: createBoundStreamText(build),
+  })
+}
+
+/** `chat.startHeadStart`. */
+async function startHeadStartTurn(opts, diagnostics) {
+  const engine = engineFor(opts, { withSessionTags: true })
+  const opened = JSON.parse(
+    engine.native.openDetached(
+      String(opts.chatId),
+      Buffer.from(JSON.stringify(opts.messages ?? [])),
+      opts.metadata !== undefined ? Buffer.from(JSON.stringify(opts.metadata)) : null,
+    ),
+  )
+  if (!opened.ok) {
+    diagnostics?.rejected(opened.status)
+    throw new Error(JSON.parse(opened.body).error)
+  }
+  const modelMessages = await convertToModelMessages(opened.messages)
+  const state = new TurnState(engine, opened, { idleTimeoutInSeconds: idleSeconds(opts), detached: true, diagnostics })
+  const build = buildOptions(state, modelMessages)
+  const handle = sessionHandle(state, build)
+  state.begin(true, true)
+  await state.session
+  const completion = (async () => {
+    let result
+    try {
+      result = await opts.run({
+        messages: state.uiMessages,
+        signal: state.abort.signal,
+        chat: { toStreamTextOptions: (o) => build(o), session: handle },
+        streamText: createBoundStreamText(build),
+      })
+    } catch (err) {
+      diagnostics?.failed(err)
+      state.runFailed()
+      await state.dispatched
+      throw err
+    }
+    const stream = result.toUIMessageStream({ generateMessageId: () => state.messageId })
+    await state.pump(stream, { forward: false })
+    await state.finishStep1(result)
+    await state.dispatched
+  })()
+  completion.catch(() => {})
+  return { chatId: opts.chatId, pendingVersion: state.pendingVersion, completion }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Public API.
 
@@ -670,114 +803,22 @@ export const chat = {
     if (!opts || typeof opts.agentId !== 'string' || typeof opts.run !== 'function') {
       throw new TypeError('chat.headStart({ agentId, run }) needs a string `agentId` and a `run` function')
     }
-    return async function headStartHandler(req) {
-      let engine
-      try {
-        engine = engineFor(opts, { withSessionTags: true })
-      } catch (err) {
-        console.error(String(err?.message ?? err))
-        return jsonError(500, 'chat-headstart is not configured (see the server log)')
-      }
-      const opened = await openTurn(engine, req, opts)
-      if (opened.error) return opened.error
-      const { state, modelMessages } = opened
-      const build = buildOptions(state, modelMessages)
-      const handle = sessionHandle(state, build)
-      // Improvement 1: createSession and run() (the LLM call) start together. Nothing here
-      // awaits the dispatch, so Rust does not report it (one JS wake-up less per turn).
-      engine.native.begin(state.turn, false, false)
-      const running = (async () =>
-        opts.run({
-          messages: state.uiMessages,
-          signal: state.abort.signal,
-          chat: { toStreamTextOptions: (o) => build(o), session: handle },
-          streamText: createBoundStreamText(build),
-        }))()
-      // Step-1 chunks flow into Rust (and the tee) as soon as run() returns.
-      const pumping = running.then((result) => startResponse(state, result))
-      pumping.catch(() => {})
-      try {
-        await state.session
-      } catch (err) {
-        running.catch(() => {})
-        return jsonError(502, `Trigger.dev createSession failed: ${err.message}`)
-      }
-      try {
-        await pumping
-      } catch (err) {
-        logRunFailure(err)
-        state.runFailed()
-        return jsonError(500, 'the chat handler failed before streaming (see the server log)')
-      }
-      return state.response(state.token)
+    return function headStartHandler(req) {
+      return observeTurn('headStart', opts.agentId, (diagnostics) => headStartTurn(opts, req, diagnostics))
     }
   },
 
   /** Lower-level: parse the request and create the session; returns the session handle. */
-  async openSession(opts) {
-    const engine = engineFor(opts, { withSessionTags: false })
-    const opened = await openTurn(engine, opts.req, opts)
-    if (opened.error) {
-      const { error } = await opened.error.json()
-      const err = new Error(error)
-      err.status = opened.error.status
-      throw err
-    }
-    const { state, modelMessages } = opened
-    const build = buildOptions(state, modelMessages)
-    const handle = sessionHandle(state, build)
-    // `handoverWhenDone` awaits the dispatch.
-    engine.native.begin(state.turn, false, true)
-    await state.session
-    return Object.assign(handle, {
-      toStreamTextOptions: (o) => build(o),
-      signal: state.abort.signal,
-      messages: state.uiMessages,
-      streamText: createBoundStreamText(build),
-    })
+  openSession(opts) {
+    return observeTurn('openSession', opts?.agentId, (diagnostics) => openSessionTurn(opts, diagnostics))
   },
 
   /**
    * Detached head start: creates the session, then drains step 1 to session.out and
    * dispatches the handover as `completion` (no HTTP response).
    */
-  async startHeadStart(opts) {
-    const engine = engineFor(opts, { withSessionTags: true })
-    const opened = JSON.parse(
-      engine.native.openDetached(
-        String(opts.chatId),
-        Buffer.from(JSON.stringify(opts.messages ?? [])),
-        opts.metadata !== undefined ? Buffer.from(JSON.stringify(opts.metadata)) : null,
-      ),
-    )
-    if (!opened.ok) throw new Error(JSON.parse(opened.body).error)
-    const modelMessages = await convertToModelMessages(opened.messages)
-    const state = new TurnState(engine, opened, { idleTimeoutInSeconds: idleSeconds(opts), detached: true })
-    const build = buildOptions(state, modelMessages)
-    const handle = sessionHandle(state, build)
-    engine.native.begin(state.turn, true, true)
-    await state.session
-    const completion = (async () => {
-      let result
-      try {
-        result = await opts.run({
-          messages: state.uiMessages,
-          signal: state.abort.signal,
-          chat: { toStreamTextOptions: (o) => build(o), session: handle },
-          streamText: createBoundStreamText(build),
-        })
-      } catch (err) {
-        state.runFailed()
-        await state.dispatched
-        throw err
-      }
-      const stream = result.toUIMessageStream({ generateMessageId: () => state.messageId })
-      await state.pump(stream, { forward: false })
-      await state.finishStep1(result)
-      await state.dispatched
-    })()
-    completion.catch(() => {})
-    return { chatId: opts.chatId, pendingVersion: state.pendingVersion, completion }
+  startHeadStart(opts) {
+    return observeTurn('startHeadStart', opts?.agentId, (diagnostics) => startHeadStartTurn(opts, diagnostics))
   },
 
   /**

@@ -225,7 +225,15 @@ export interface DevPlane {
   /** Replace the whole fault set. */
   setFaults(faults: DevPlaneFaults | null): void
   resetFaults(): void
-  sessions(): Array<{ id: string; externalId: string | null; runId: string; closed: boolean; streams: { in: string; out: string } }>
+  /** Every session, with the public access tokens minted for it (createSession, token refreshes). */
+  sessions(): Array<{
+    id: string
+    externalId: string | null
+    runId: string
+    closed: boolean
+    streams: { in: string; out: string }
+    publicAccessTokens: string[]
+  }>
   /**
    * The records of a session stream (by chatId or session id), all of them or those from seq
    * `fromSeq` on (past the tail: none, just the tail — a cheap poll); undefined for an unknown session.

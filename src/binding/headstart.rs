@@ -3,6 +3,7 @@
 //! asynchronous results come back through ONE long-lived threadsafe function per engine
 //! (napi.md §2.3–2.5) instead of an `async fn` per call.
 
+use chat_headstart_core::handover::report::{HandoverReport, TurnReport};
 use chat_headstart_core::handover::turn::{Step1End, Turn, TurnOptions, TurnParams, TurnSink};
 use chat_headstart_core::session::api::{ApiError, CreatedSession, TriggerApi};
 use chat_headstart_core::session::http::{s2_client, S2Client};
@@ -60,6 +61,9 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 struct JsSink {
   turn: u32,
   notify: Arc<Notifier>,
+  /// JS observes this turn (a diagnostics_channel subscriber): the dispatch and end
+  /// notifications carry the reports as JSON text. Off, they carry none and nothing is built.
+  reports: bool,
 }
 
 impl JsSink {
@@ -108,11 +112,15 @@ impl TurnSink for JsSink {
   fn body(&self, bytes: Vec<u8>) {
     self.send(KIND_BODY, Some(bytes), None);
   }
-  fn dispatched(&self) {
-    self.send(KIND_DISPATCHED, None, None);
+  fn dispatched(&self, handover: Option<&HandoverReport>) {
+    let text = handover
+      .filter(|_| self.reports)
+      .map(HandoverReport::to_json);
+    self.send(KIND_DISPATCHED, None, text);
   }
-  fn end(&self, last: Vec<u8>) {
-    self.send(KIND_END, (!last.is_empty()).then_some(last), None);
+  fn end(&self, last: Vec<u8>, report: &TurnReport) {
+    let text = self.reports.then(|| report.to_json());
+    self.send(KIND_END, (!last.is_empty()).then_some(last), text);
   }
   fn warn(&self, message: String) {
     self.send(KIND_WARN, None, Some(message));
@@ -286,9 +294,16 @@ impl HeadStartEngine {
   }
 
   /// Starts createSession for an opened turn (concurrently with JS calling `run()`).
-  /// `notify_dispatched`: report the handover / skip dispatch (for callers that await it).
+  /// `notify_dispatched`: report the handover / skip dispatch (for callers that await or
+  /// observe it). `reports`: the dispatch and end notifications carry the turn's reports (JSON).
   #[napi]
-  pub fn begin(&mut self, turn: u32, detached: bool, notify_dispatched: bool) -> Result<()> {
+  pub fn begin(
+    &mut self,
+    turn: u32,
+    detached: bool,
+    notify_dispatched: bool,
+    reports: bool,
+  ) -> Result<()> {
     let open = self
       .opened
       .remove(&turn)
@@ -301,6 +316,7 @@ impl HeadStartEngine {
     let sink = Arc::new(JsSink {
       turn,
       notify: self.notify.clone(),
+      reports,
     });
     let handle = Turn::start(
       runtime().handle(),
@@ -309,6 +325,7 @@ impl HeadStartEngine {
       TurnParams {
         chat_id: open.request.chat_id().to_string(),
         message_id: open.message_id,
+        agent_id: self.session_options.agent_id.clone(),
         create_body,
         detached,
         notify_dispatched,
@@ -355,11 +372,12 @@ impl HeadStartEngine {
     let sink = JsSink {
       turn,
       notify: self.notify.clone(),
+      reports: false,
     };
     let api = self.api.clone();
     runtime().spawn(async move {
       sink.session(api.create_session(bytes::Bytes::from(body)).await);
-      sink.end(Vec::new());
+      sink.end(Vec::new(), &TurnReport::default());
     });
     Ok(turn)
   }
@@ -373,6 +391,7 @@ impl HeadStartEngine {
     let sink = JsSink {
       turn: id,
       notify: self.notify.clone(),
+      reports: false,
     };
     let api = self.api.clone();
     let body = bytes::Bytes::copy_from_slice(body);

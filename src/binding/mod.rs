@@ -2,6 +2,7 @@
 
 mod allocator;
 mod headstart;
+mod logging;
 mod plane;
 mod sse;
 mod version;

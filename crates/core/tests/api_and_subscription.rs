@@ -221,6 +221,7 @@ async fn subscription_reconnects_after_the_last_seq_and_stops_on_404() {
     SubscriptionOptions::default(),
   ));
   let mut seqs = Vec::new();
+  let mut reconnects = 0;
   loop {
     match tokio::time::timeout(Duration::from_secs(10), rx.recv())
       .await
@@ -234,11 +235,13 @@ async fn subscription_reconnects_after_the_last_seq_and_stops_on_404() {
           }
         }
       }
+      Some(SubscriptionEvent::Reconnecting) => reconnects += 1,
       Some(SubscriptionEvent::Ended) => break,
       other => panic!("{other:?}"),
     }
   }
   assert_eq!(seqs, vec![10, 11, 12]);
+  assert_eq!(reconnects, 2, "after the 503 and after `event: error`");
   let log = log.lock().unwrap().clone();
   assert_eq!(log.len(), 3);
   assert_eq!(log[0].header("last-event-id"), Some("9"));

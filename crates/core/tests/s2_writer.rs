@@ -186,6 +186,17 @@ async fn writes_records_in_order_and_reports_the_last_acked_seq() {
   let outcome = write_with_defaults(&endpoint, rx).await;
   assert_eq!(outcome.error, None);
   assert_eq!(outcome.last_acked_seq, Some(4));
+  // What the turn's report and the `tee` log events say about it.
+  assert_eq!(outcome.stats.records, 5);
+  assert_eq!(
+    outcome.stats.bytes,
+    (0..5)
+      .map(|i| format!("{{\"data\":{{\"i\":{i}}},\"id\":\"id{i}\"}}").len() as u64)
+      .sum::<u64>()
+  );
+  assert!(outcome.stats.batches >= 1 && outcome.stats.batches <= 5);
+  assert_eq!(outcome.stats.retries, 0);
+  assert!(outcome.stats.max_ack_ms > 0.0);
   let s = state.lock().unwrap();
   assert_eq!(s.stored.len(), 5);
   assert_eq!(
@@ -244,6 +255,7 @@ async fn retries_an_http_503_on_a_new_session() {
   let outcome = write_with_defaults(&endpoint, rx).await;
   assert_eq!(outcome.error, None);
   assert_eq!(outcome.last_acked_seq, Some(1));
+  assert_eq!(outcome.stats.retries, 1);
   assert_eq!(state.lock().unwrap().sessions, 2);
 }
 
@@ -281,6 +293,7 @@ async fn gives_up_after_three_attempts_and_keeps_the_acked_prefix() {
   tx.send(record(1)).unwrap();
   drop(tx);
   let outcome = writer.await.unwrap();
+  assert_eq!(outcome.stats.retries, 2);
   let err = outcome.error.expect("writer fails");
   assert!(
     err.message.starts_with("Max attempts (3) exhausted"),

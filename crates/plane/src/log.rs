@@ -26,6 +26,15 @@ pub enum Origin {
   S2,
 }
 
+impl Origin {
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Origin::Api => "api",
+      Origin::S2 => "s2",
+    }
+  }
+}
+
 struct Entry {
   index: u64,
   at: f64,

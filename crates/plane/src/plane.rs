@@ -269,6 +269,9 @@ async fn accept_loop(
 }
 
 /// Logs a request, routes it to its plane, and has the log follow the response to its end.
+/// With the log switch on (`chat_headstart_plane=debug`), each request is also one debug
+/// event: origin, method, path (no query, no headers: the credentials travel in headers) and
+/// the status, with the time to the response head.
 async fn handle_logged(
   state: Arc<PlaneState>,
   origin: Origin,
@@ -277,10 +280,27 @@ async fn handle_logged(
   let (parts, body) = req.into_parts();
   let log_id = state.log.begin(origin, &parts);
   let is_head = parts.method == http::Method::HEAD;
+  let traced = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+    (
+      parts.method.clone(),
+      parts.uri.path().to_owned(),
+      std::time::Instant::now(),
+    )
+  });
   let resp = match origin {
     Origin::Api => crate::api::handle(state.clone(), parts, body, log_id).await,
     Origin::S2 => crate::s2::handle(state.clone(), parts, body, log_id).await,
   };
+  if let Some((method, path, started)) = traced {
+    tracing::debug!(
+      origin = origin.as_str(),
+      method = %method,
+      path = %path,
+      status = resp.status().as_u16(),
+      head_ms = chat_headstart_core::logging::ms_since(started),
+      "request"
+    );
+  }
   state.log.track_response(log_id, is_head, resp)
 }
 
@@ -312,7 +332,7 @@ where
 
 /// Read-only views for tests and tools.
 impl PlaneState {
-  /// `[{id, externalId, runId, closed, streams:{in,out}}]`.
+  /// `[{id, externalId, runId, closed, streams:{in,out}, publicAccessTokens}]`.
   pub fn sessions_json(&self) -> String {
     let sessions: Vec<serde_json::Value> = self
       .sessions
@@ -325,6 +345,7 @@ impl PlaneState {
           "runId": s.run_id(),
           "closed": s.closed_reason().is_some(),
           "streams": { "in": s.stream_name(None, "in"), "out": s.stream_name(None, "out") },
+          "publicAccessTokens": self.sessions.session_tokens(&s.id),
         })
       })
       .collect();

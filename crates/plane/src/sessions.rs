@@ -220,6 +220,19 @@ impl Sessions {
     self.lock().tokens.get(token).cloned()
   }
 
+  /// Every public access token minted for a session (tests check that none leaks into logs).
+  pub fn session_tokens(&self, session_id: &str) -> Vec<String> {
+    let mut tokens: Vec<String> = self
+      .lock()
+      .tokens
+      .iter()
+      .filter(|(_, id)| *id == session_id)
+      .map(|(token, _)| token.clone())
+      .collect();
+    tokens.sort();
+    tokens
+  }
+
   pub fn all(&self) -> Vec<Arc<Session>> {
     let mut all: Vec<_> = self.lock().by_id.values().cloned().collect();
     all.sort_by_key(|s| s.created_at);

@@ -58,6 +58,8 @@ pub struct Splicer {
   cursor: Option<u64>,
   /// Records (data or control) seen from the agent since the last `take_progress`.
   progressed: bool,
+  /// Agent chunks written to the browser.
+  forwarded: u64,
 }
 
 /// Appends one `data: <json>\n\n` frame.
@@ -90,6 +92,11 @@ impl Splicer {
 
   pub fn cursor(&self) -> Option<u64> {
     self.cursor
+  }
+
+  /// Agent chunks written so far (the turn's report).
+  pub fn forwarded(&self) -> u64 {
+    self.forwarded
   }
 
   /// Whether any agent record arrived since the last call (feeds the handover timeout).
@@ -146,6 +153,7 @@ impl Splicer {
       let Some(chunk) = envelope.and_then(|e| e.data) else {
         continue;
       };
+      self.forwarded += 1;
       let raw = chunk.get().as_bytes();
       if raw.contains(&b'\n') || raw.contains(&b'\r') {
         // Pretty-printed JSON would break SSE framing: compact it (rare, agents stringify).
@@ -212,6 +220,7 @@ mod tests {
       rec(15, r#"{"type":"late"}"#, "d"),
     ]);
     assert_eq!(s.on_batch(&b2, &mut out).unwrap(), SpliceStep::TurnComplete);
+    assert_eq!(s.forwarded(), 3);
     s.write_session_state(&mut out);
     assert_eq!(
       String::from_utf8(out).unwrap(),

@@ -6,8 +6,19 @@
 //! `run()`, improvement 1), `session.out` initialize, the S2 writes, the handover or skip, and
 //! phase 2 (splice, keep-alives, the handover timeout). Asynchronous results reach JS through a
 //! [`TurnSink`] (one long-lived threadsafe function in the binding).
+//!
+//! Observability (target `chat_headstart_core::handover::turn`): the turn runs in an info span
+//! `turn` (chat, agent and message ids; `outcome` once known) with debug child spans `tee` (the
+//! S2 writer), `handover` and `phase2`; each phase ends with a debug event (`step 1 finished`,
+//! `handover sent` / `handover-skip sent`, `turn-complete received`), failures are warn events
+//! and the turn closes with one info event `turn ended` carrying the outcome and the timings.
+//! The same numbers reach JS once, with the end notification, as a [`TurnReport`].
 
+use super::report::{
+  CallReport, Decision, HandoverReport, Outcome, Phase2Report, SkipReason, TeeReport, TurnReport,
+};
 use super::splice::{write_error_frame, SpliceStep, Splicer, KEEP_ALIVE_FRAME};
+use crate::logging::ms_since;
 use crate::session::api::{ApiError, CreatedSession, TriggerApi};
 use crate::session::http::S2Client;
 use crate::session::s2::{run_writer, WriterInput, WriterOptions, WriterOutcome, MAX_RECORD_BODY};
@@ -21,6 +32,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::time::Instant;
+use tracing::field::Empty;
+use tracing::Instrument;
 
 /// Where a turn reports what JS must act on. Implementations must not block.
 pub trait TurnSink: Send + Sync + 'static {
@@ -28,12 +41,14 @@ pub trait TurnSink: Send + Sync + 'static {
   fn session(&self, result: Result<CreatedSession, ApiError>);
   /// Phase-2 bytes for the browser (already SSE-framed).
   fn body(&self, bytes: Vec<u8>);
-  /// The handover / skip dispatch finished. Only for turns started with
-  /// `TurnParams::notify_dispatched` (the callers that await the dispatch).
-  fn dispatched(&self);
-  /// The response is complete; `last` holds its final bytes (possibly none). One call, so the
-  /// end of a turn costs the JS thread one wake-up, not one for the last bytes and one more.
-  fn end(&self, last: Vec<u8>);
+  /// The handover / skip dispatch finished: what was sent, `None` when the caller dispatched
+  /// it itself. Only for turns started with `TurnParams::notify_dispatched` (the callers that
+  /// await the dispatch, or observe it).
+  fn dispatched(&self, handover: Option<&HandoverReport>);
+  /// The response is complete; `last` holds its final bytes (possibly none), `report` what the
+  /// turn did. One call, so the end of a turn costs the JS thread one wake-up, not one for the
+  /// last bytes and one more.
+  fn end(&self, last: Vec<u8>, report: &TurnReport);
   /// A diagnosable failure that does not change the response (never contains secrets).
   fn warn(&self, message: String);
 }
@@ -107,6 +122,8 @@ pub struct Turn {
 pub struct TurnParams {
   pub chat_id: String,
   pub message_id: String,
+  /// The `chat.agent` id (for the `turn` span only: the create body already names it).
+  pub agent_id: String,
   /// The createSession body (built by `request::create_session_body`).
   pub create_body: Vec<u8>,
   /// `chat.startHeadStart`: no browser response, so no phase 2 after the dispatch.
@@ -144,9 +161,14 @@ impl Turn {
     let turn = Turn {
       shared: shared.clone(),
     };
-    rt.spawn(run_turn(
-      shared, api, s2, params, opts, sink, writer_rx, end_rx,
-    ));
+    let span = tracing::info_span!(
+      "turn",
+      chat_id = %params.chat_id,
+      agent_id = %params.agent_id,
+      message_id = %params.message_id,
+      outcome = Empty
+    );
+    rt.spawn(run_turn(shared, api, s2, params, opts, sink, writer_rx, end_rx).instrument(span));
     turn
   }
 
@@ -266,13 +288,75 @@ async fn run_turn(
   writer_rx: mpsc::UnboundedReceiver<WriterInput>,
   end_rx: oneshot::Receiver<Step1End>,
 ) {
-  let chat_id = params.chat_id;
-  match api.create_session(Bytes::from(params.create_body)).await {
+  let began = std::time::Instant::now();
+  tracing::debug!(detached = params.detached, "turn started");
+  let mut report = TurnReport::default();
+  let last = drive(
+    &shared,
+    api,
+    s2,
+    params,
+    &opts,
+    sink.as_ref(),
+    writer_rx,
+    end_rx,
+    began,
+    &mut report,
+  )
+  .await;
+  report.timings.end_ms = ms_since(began);
+  let t = &report.timings;
+  tracing::Span::current().record("outcome", report.outcome.as_str());
+  tracing::info!(
+    outcome = report.outcome.as_str(),
+    duration_ms = t.end_ms,
+    create_session_ms = t.create_session_ms,
+    step1_end_ms = t.step1_end_ms,
+    handover_ms = t.handover_ms,
+    first_agent_chunk_ms = t.first_agent_chunk_ms,
+    agent_chunks = report.phase2.as_ref().map(|p| p.records),
+    error = report.error.as_deref(),
+    "turn ended"
+  );
+  sink.end(last, &report);
+}
+
+/// The turn from createSession to its last bytes (returned); how it went goes into `report`.
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+  shared: &Shared,
+  api: Arc<TriggerApi>,
+  s2: S2Client,
+  params: TurnParams,
+  opts: &TurnOptions,
+  sink: &dyn TurnSink,
+  writer_rx: mpsc::UnboundedReceiver<WriterInput>,
+  end_rx: oneshot::Receiver<Step1End>,
+  began: std::time::Instant,
+  report: &mut TurnReport,
+) -> Vec<u8> {
+  let TurnParams {
+    chat_id,
+    message_id,
+    create_body,
+    detached,
+    notify_dispatched,
+    ..
+  } = params;
+  let mut call = CallReport::default();
+  let created = api
+    .create_session_with_report(Bytes::from(create_body), &mut call)
+    .await;
+  report.timings.create_session_ms = Some(ms_since(began));
+  report.create_session = Some(call);
+  match created {
     Ok(created) => sink.session(Ok(created)),
     Err(e) => {
+      tracing::warn!(status = e.status, error = %e.message, "createSession failed");
+      report.outcome = Outcome::Failed;
+      report.error = Some(format!("createSession failed: {}", e.message));
       sink.session(Err(e));
-      sink.end(Vec::new());
-      return;
+      return Vec::new();
     }
   }
 
@@ -281,34 +365,56 @@ async fn run_turn(
     let api = api.clone();
     let chat_id = chat_id.clone();
     let writer_opts = opts.writer.clone();
-    tokio::spawn(async move {
-      match api.initialize_stream(&chat_id, "out").await {
-        Ok(creds) => run_writer(s2, creds, writer_rx, writer_opts).await,
-        Err(e) => WriterOutcome {
-          last_acked_seq: None,
-          error: Some(crate::session::s2::WriterError {
-            status: e.status,
-            code: e.code,
-            message: e.message,
-          }),
-        },
+    tokio::spawn(
+      async move {
+        match api.initialize_stream(&chat_id, "out").await {
+          Ok(creds) => run_writer(s2, creds, writer_rx, writer_opts).await,
+          Err(e) => {
+            tracing::warn!(status = e.status, error = %e.message, "session.out initialize failed");
+            WriterOutcome {
+              error: Some(crate::session::s2::WriterError {
+                status: e.status,
+                code: e.code,
+                message: e.message,
+              }),
+              ..Default::default()
+            }
+          }
+        }
       }
-    })
+      .instrument(tracing::debug_span!("tee")),
+    )
   };
 
   let end = end_rx.await.unwrap_or(Step1End::Aborted);
+  let step1_end_ms = ms_since(began);
+  report.timings.step1_end_ms = Some(step1_end_ms);
+  match &end {
+    Step1End::Finished { finish_reason, .. } => {
+      tracing::debug!(finish_reason = %finish_reason, "step 1 finished")
+    }
+    Step1End::Aborted => tracing::debug!("step 1 aborted"),
+    Step1End::RunFailed => tracing::debug!("step 1 failed: run() threw"),
+    Step1End::External => tracing::debug!("step 1 over; the caller dispatches the handover"),
+  }
   // Source done: the writer flushes what is queued (no linger) and closes.
   shared.writer_tx.lock().expect("not poisoned").take();
   let outcome = {
     let abort = writer.abort_handle();
     tokio::select! {
-      r = writer => r.unwrap_or_default(),
+      r = writer => r.ok(),
       _ = cancelled(shared.cancel.subscribe()) => {
         abort.abort();
-        WriterOutcome { last_acked_seq: None, error: None }
+        None
       }
     }
   };
+  report.tee = outcome.as_ref().map(|o| TeeReport {
+    stats: o.stats.clone(),
+    last_acked_seq: o.last_acked_seq,
+    error: o.error.as_ref().map(|e| e.message.clone()),
+  });
+  let outcome = outcome.unwrap_or_default();
   if let Some(err) = &outcome.error {
     sink.warn(format!(
       "[chat.handover] session.out write failed (chatId {chat_id:?}): {}{}",
@@ -320,103 +426,252 @@ async fn run_turn(
     ));
   }
 
+  if end == Step1End::External {
+    if notify_dispatched {
+      sink.dispatched(None);
+    }
+    report.outcome = Outcome::Dispatched;
+    return Vec::new();
+  }
   let mut early_subscription = None;
-  let handover = match &end {
-    Step1End::Finished {
-      finish_reason,
-      messages_json,
-    } => {
-      let is_final = finish_reason != "tool-calls";
-      match handover_body(messages_json.as_bytes(), &params.message_id, is_final) {
-        Ok(body) => {
-          // The phase-2 read opens while the handover append is in flight (it only waits for
-          // records after our last acked seq, which only the agent can write), saving one
-          // control-plane round trip. It starts a moment after the append so the API sees the
-          // handover first, and is dropped (before it is sent, normally) if the append fails.
-          if !params.detached {
-            early_subscription = Some(start_subscription(
-              &api,
-              &chat_id,
-              outcome.last_acked_seq,
-              &opts,
-              EARLY_SUBSCRIBE_DELAY,
-            ));
-          }
-          match api
-            .append_input(&chat_id, Bytes::from(body), &part_id())
-            .await
-          {
-            Ok(()) => true,
-            Err(e) => {
-              early_subscription = None;
-              sink.warn(format!(
-                "[chat.handover] handover append failed (chatId {chat_id:?}): {e}"
-              ));
-              false
-            }
-          }
-        }
-        Err(e) => {
-          sink.warn(format!(
-            "[chat.handover] cannot build the handover (chatId {chat_id:?}): {e}"
-          ));
-          false
-        }
-      }
-    }
-    Step1End::Aborted | Step1End::RunFailed => false,
-    Step1End::External => {
-      if params.notify_dispatched {
-        sink.dispatched();
-      }
-      sink.end(Vec::new());
-      return;
-    }
-  };
-  if !handover {
-    if let Err(e) = api
-      .append_input(&chat_id, Bytes::from_static(HANDOVER_SKIP_BODY), &part_id())
-      .await
-    {
-      sink.warn(format!(
-        "[chat.handover] handover-skip append failed (chatId {chat_id:?}): {e}"
-      ));
-    }
+  let handover = dispatch(
+    &api,
+    &chat_id,
+    &message_id,
+    &end,
+    &mut early_subscription,
+    || {
+      // The phase-2 read opens while the handover append is in flight (it only waits for
+      // records after our last acked seq, which only the agent can write), saving one
+      // control-plane round trip. It starts a moment after the append so the API sees the
+      // handover first, and is dropped (before it is sent, normally) if the append fails.
+      (!detached).then(|| {
+        start_subscription(
+          &api,
+          &chat_id,
+          outcome.last_acked_seq,
+          opts,
+          EARLY_SUBSCRIBE_DELAY,
+        )
+      })
+    },
+    sink,
+    began,
+    step1_end_ms,
+  )
+  .instrument(tracing::debug_span!("handover"))
+  .await;
+  report.timings.handover_ms = Some(handover.handover_ms);
+  if notify_dispatched {
+    sink.dispatched(Some(&handover));
   }
-  if params.notify_dispatched {
-    sink.dispatched();
-  }
-  if !handover || params.detached || *shared.cancel.borrow() {
-    sink.end(Vec::new());
-    return;
+  let handed_over = handover.decision == Decision::Handover;
+  report.handover = Some(handover);
+  let cancelled_now = *shared.cancel.borrow();
+  if !handed_over || detached || cancelled_now {
+    report.outcome = if cancelled_now {
+      Outcome::Cancelled
+    } else if !handed_over {
+      Outcome::Skipped
+    } else {
+      Outcome::Dispatched
+    };
+    return Vec::new();
   }
 
-  let last = phase_two(
-    &shared,
+  phase_two(
+    shared,
     api,
     chat_id,
     outcome.last_acked_seq,
     early_subscription,
-    &opts,
-    sink.as_ref(),
+    opts,
+    sink,
+    began,
+    report,
   )
-  .await;
-  sink.end(last);
+  .instrument(tracing::debug_span!("phase2"))
+  .await
+}
+
+/// The handover decision: a `handover` record when step 1 finished and the record could be
+/// built and appended, else `handover-skip`. `early` gets `subscribe_early()` just before the
+/// handover append goes out, and is emptied again if that append fails.
+#[allow(clippy::too_many_arguments)]
+async fn dispatch(
+  api: &Arc<TriggerApi>,
+  chat_id: &str,
+  message_id: &str,
+  end: &Step1End,
+  early: &mut Option<Subscription>,
+  subscribe_early: impl FnOnce() -> Option<Subscription>,
+  sink: &dyn TurnSink,
+  began: std::time::Instant,
+  step1_end_ms: f64,
+) -> HandoverReport {
+  let mut report = HandoverReport {
+    decision: Decision::Skip,
+    is_final: None,
+    finish_reason: None,
+    reason: None,
+    step1_end_ms,
+    handover_ms: 0.0,
+    duration_ms: 0.0,
+    ok: false,
+  };
+  let skip = match end {
+    Step1End::Finished {
+      finish_reason,
+      messages_json,
+    } => {
+      report.finish_reason = Some(finish_reason.clone());
+      let is_final = finish_reason != "tool-calls";
+      match handover_body(messages_json.as_bytes(), message_id, is_final) {
+        Ok(body) => {
+          *early = subscribe_early();
+          match api
+            .append_input(chat_id, Bytes::from(body), &part_id())
+            .await
+          {
+            Ok(()) => {
+              report.decision = Decision::Handover;
+              report.is_final = Some(is_final);
+              report.ok = true;
+              None
+            }
+            Err(e) => {
+              *early = None;
+              tracing::warn!(status = e.status, error = %e.message, "handover append failed; sending handover-skip");
+              sink.warn(format!(
+                "[chat.handover] handover append failed (chatId {chat_id:?}): {e}"
+              ));
+              Some(SkipReason::AppendFailed)
+            }
+          }
+        }
+        Err(e) => {
+          tracing::warn!(error = %e, "cannot build the handover; sending handover-skip");
+          sink.warn(format!(
+            "[chat.handover] cannot build the handover (chatId {chat_id:?}): {e}"
+          ));
+          Some(SkipReason::BuildFailed)
+        }
+      }
+    }
+    Step1End::Aborted => Some(SkipReason::Aborted),
+    Step1End::RunFailed => Some(SkipReason::RunFailed),
+    Step1End::External => unreachable!("the caller dispatched"),
+  };
+  if let Some(reason) = skip {
+    report.reason = Some(reason);
+    match api
+      .append_input(chat_id, Bytes::from_static(HANDOVER_SKIP_BODY), &part_id())
+      .await
+    {
+      Ok(()) => report.ok = true,
+      Err(e) => {
+        tracing::warn!(status = e.status, error = %e.message, "handover-skip append failed");
+        sink.warn(format!(
+          "[chat.handover] handover-skip append failed (chatId {chat_id:?}): {e}"
+        ));
+      }
+    }
+  }
+  report.handover_ms = ms_since(began);
+  report.duration_ms = ((report.handover_ms - step1_end_ms) * 1000.0).round() / 1000.0;
+  match report.decision {
+    Decision::Handover => tracing::debug!(
+      is_final = report.is_final,
+      finish_reason = report.finish_reason.as_deref(),
+      duration_ms = report.duration_ms,
+      "handover sent"
+    ),
+    Decision::Skip => tracing::debug!(
+      reason = report.reason.map(SkipReason::as_str),
+      ok = report.ok,
+      duration_ms = report.duration_ms,
+      "handover-skip sent"
+    ),
+  }
+  report
 }
 
 /// Splices the agent's output into the response until the turn completes, fails or times
-/// out; returns the response's final bytes (for `TurnSink::end`), none when cancelled.
+/// out; returns the response's final bytes (for `TurnSink::end`), none when cancelled. The
+/// phase's counters, its end and the first agent chunk's time go into `report`.
+#[allow(clippy::too_many_arguments)]
 async fn phase_two(
   shared: &Shared,
   api: Arc<TriggerApi>,
   chat_id: String,
   resume_after: Option<u64>,
-  mut early: Option<Subscription>,
+  early: Option<Subscription>,
   opts: &TurnOptions,
   sink: &dyn TurnSink,
+  began: std::time::Instant,
+  report: &mut TurnReport,
 ) -> Vec<u8> {
   let own_ids = std::mem::take(&mut *shared.own_ids.lock().expect("not poisoned"));
   let mut splicer = Splicer::new(own_ids);
+  let mut stats = Phase2Report::default();
+  let end = splice_agent_output(
+    shared,
+    &api,
+    &chat_id,
+    resume_after,
+    early,
+    opts,
+    sink,
+    &mut splicer,
+    &mut stats,
+    (began, &mut report.timings.first_agent_chunk_ms),
+  )
+  .await;
+  stats.records = splicer.forwarded();
+  let (outcome, last) = match end {
+    Phase2End::Complete(last) => {
+      report.timings.turn_complete_ms = Some(ms_since(began));
+      (Outcome::Complete, last)
+    }
+    Phase2End::Timeout(last) => {
+      report.error = Some(format!(
+        "the agent wrote nothing to session.out for {} s after the handover",
+        opts.handover_timeout.as_secs()
+      ));
+      (Outcome::Timeout, last)
+    }
+    Phase2End::Failed(last, error) => {
+      report.error = Some(error);
+      (Outcome::Failed, last)
+    }
+    Phase2End::Cancelled => (Outcome::Cancelled, Vec::new()),
+  };
+  stats.bytes += last.len() as u64;
+  report.outcome = outcome;
+  report.phase2 = Some(stats);
+  last
+}
+
+enum Phase2End {
+  Complete(Vec<u8>),
+  Timeout(Vec<u8>),
+  Failed(Vec<u8>, String),
+  Cancelled,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn splice_agent_output(
+  shared: &Shared,
+  api: &Arc<TriggerApi>,
+  chat_id: &str,
+  resume_after: Option<u64>,
+  mut early: Option<Subscription>,
+  opts: &TurnOptions,
+  sink: &dyn TurnSink,
+  splicer: &mut Splicer,
+  stats: &mut Phase2Report,
+  (began, first_agent_chunk_ms): (std::time::Instant, &mut Option<f64>),
+) -> Phase2End {
   let mut deadline = Instant::now() + opts.handover_timeout;
   let keep_alive_every = opts
     .keep_alive
@@ -425,11 +680,15 @@ async fn phase_two(
     tokio::time::interval_at(Instant::now() + keep_alive_every, keep_alive_every);
   let mut cancel = shared.cancel.subscribe();
   let mut cursor = resume_after;
+  let emit = |bytes: Vec<u8>, stats: &mut Phase2Report| {
+    stats.bytes += bytes.len() as u64;
+    shared.emit_body(sink, bytes);
+  };
 
   'subscribe: loop {
     let (mut rx, _abort_on_exit) = match early.take() {
       Some(sub) => sub,
-      None => start_subscription(&api, &chat_id, cursor, opts, Duration::ZERO),
+      None => start_subscription(api, chat_id, cursor, opts, Duration::ZERO),
     };
     loop {
       // Backpressure: while the browser side is full, stop reading upstream.
@@ -450,18 +709,26 @@ async fn phase_two(
         deadline = deadline.max(Instant::now() + opts.handover_timeout);
       }
       let event = tokio::select! {
-        _ = cancel.wait_for(|c| *c) => return Vec::new(),
+        _ = cancel.wait_for(|c| *c) => {
+          tracing::debug!("browser gone; phase 2 stops");
+          return Phase2End::Cancelled;
+        }
         _ = tokio::time::sleep_until(deadline) => {
+          tracing::warn!(
+            handover_timeout_s = opts.handover_timeout.as_secs(),
+            "no agent output after the handover; ending the response with an error chunk"
+          );
           let mut out = Vec::new();
           write_error_frame(&mut out, &format!(
             "chat-headstart: the agent wrote nothing to session.out for {} s after the handover (handoverTimeoutInSeconds); giving up on this response",
             opts.handover_timeout.as_secs()
           ));
           splicer.write_session_state(&mut out);
-          return out;
+          return Phase2End::Timeout(out);
         }
         _ = keep_alive.tick(), if opts.keep_alive.is_some() => {
-          shared.emit_body(sink, KEEP_ALIVE_FRAME.to_vec());
+          tracing::trace!("keep-alive");
+          emit(KEEP_ALIVE_FRAME.to_vec(), stats);
           continue;
         }
         ev = rx.recv() => ev,
@@ -477,47 +744,67 @@ async fn phase_two(
                 break;
               }
               Ok(SpliceStep::Continue) => {}
-              Err(e) => sink.warn(format!(
-                "[chat.handover] skipped a session.out batch (chatId {chat_id:?}): {e}"
-              )),
+              Err(e) => {
+                tracing::warn!(error = %e, "skipped a session.out batch");
+                sink.warn(format!(
+                  "[chat.handover] skipped a session.out batch (chatId {chat_id:?}): {e}"
+                ))
+              }
             }
           }
           cursor = splicer.cursor().or(cursor);
           if splicer.take_progress() {
             deadline = Instant::now() + opts.handover_timeout;
           }
+          if !out.is_empty() && first_agent_chunk_ms.is_none() {
+            *first_agent_chunk_ms = Some(ms_since(began));
+          }
+          tracing::trace!(
+            batches = batches.len(),
+            bytes = out.len(),
+            agent_chunks = splicer.forwarded(),
+            cursor,
+            "forwarded"
+          );
           if complete {
+            tracing::debug!(
+              agent_chunks = splicer.forwarded(),
+              reconnects = stats.reconnects,
+              "turn-complete received"
+            );
             splicer.write_session_state(&mut out);
-            return out;
+            return Phase2End::Complete(out);
           }
           if !out.is_empty() {
-            shared.emit_body(sink, out);
+            emit(out, stats);
             keep_alive.reset();
           }
         }
+        Some(SubscriptionEvent::Reconnecting) => stats.reconnects += 1,
         // The long-poll window closed before the agent finished (slow boot): read on from the
         // cursor until the handover timeout decides.
         Some(SubscriptionEvent::Ended) | None => {
+          stats.reconnects += 1;
+          tracing::debug!(cursor, "subscription window closed; subscribing again");
           tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(250)) => continue 'subscribe,
-            _ = cancel.wait_for(|c| *c) => return Vec::new(),
+            _ = cancel.wait_for(|c| *c) => return Phase2End::Cancelled,
           }
         }
         Some(SubscriptionEvent::Failed(e)) => {
-          let mut out = Vec::new();
-          write_error_frame(
-            &mut out,
-            &format!(
-              "chat-headstart: reading the agent's output failed: {}{}",
-              e.message,
-              e.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
-            ),
+          tracing::warn!(status = e.status, error = %e.message, "session.out subscription failed");
+          let message = format!(
+            "chat-headstart: reading the agent's output failed: {}{}",
+            e.message,
+            e.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
           );
+          let mut out = Vec::new();
+          write_error_frame(&mut out, &message);
           splicer.write_session_state(&mut out);
           sink.warn(format!(
             "[chat.handover] session.out subscription failed (chatId {chat_id:?}): {e}"
           ));
-          return out;
+          return Phase2End::Failed(out, message);
         }
       }
     }
@@ -538,12 +825,16 @@ fn start_subscription(
 ) -> Subscription {
   let (tx, rx) = mpsc::channel(2);
   let (api, chat_id, sub_opts) = (api.clone(), chat_id.to_string(), opts.subscription.clone());
-  let task = tokio::spawn(async move {
-    if !delay.is_zero() {
-      tokio::time::sleep(delay).await;
+  // Spawned tasks start with no span: this one's belongs under the turn's.
+  let task = tokio::spawn(
+    async move {
+      if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+      }
+      subscribe_session_out(api, chat_id, after, tx, sub_opts).await
     }
-    subscribe_session_out(api, chat_id, after, tx, sub_opts).await
-  });
+    .instrument(tracing::Span::current()),
+  );
   (rx, AbortOnDrop(task))
 }
 

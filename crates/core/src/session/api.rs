@@ -1,9 +1,14 @@
 //! Trigger.dev control-plane client (protocol.md §2, §4): every call carries the §2.1 header
 //! set and follows the zodfetch retry schedule with ONE idempotency key per logical call.
+//!
+//! Each logical call runs in its own debug span (`createSession`, `initializeStream`,
+//! `appendInput`; target `chat_headstart_core::session::api`) holding its attempts, last
+//! status and duration; a retried attempt is a debug event with the status and the delay.
 
 use super::config::{ApiConfig, TRIGGER_API_VERSION, TRIGGER_SDK_VERSION};
 use super::http::{api_client, ApiClient};
 use super::retry::{api_retry_for_network_error, api_retry_for_status, ApiRetry};
+use crate::logging::ms_since;
 use crate::wire::ids::uuid_v4;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
@@ -12,6 +17,9 @@ use hyper::body::Incoming;
 use serde::Deserialize;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
+use tracing::field::Empty;
+use tracing::Instrument;
 
 /// A failed API call, shaped like the reference's `ApiError` (status + message + code).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +84,30 @@ impl ApiError {
       },
     }
   }
+}
+
+/// How one logical call went (all its attempts): the turn's report and the span's fields.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallReport {
+  pub attempts: u32,
+  /// HTTP status of the last attempt; `None` when it got no response.
+  pub status: Option<u16>,
+  /// From the first attempt to the result, retry delays included.
+  pub duration_ms: f64,
+}
+
+/// The span of one logical call; `call_with_report` fills its empty fields.
+macro_rules! call_span {
+  ($name:literal $(, $field:ident = $value:expr)*) => {
+    tracing::debug_span!(
+      $name,
+      $($field = $value,)*
+      attempts = Empty,
+      status = Empty,
+      duration_ms = Empty
+    )
+  };
 }
 
 /// The fields of `CreatedSessionResponseBody` the handler uses (the rest are validated present).
@@ -192,11 +224,63 @@ impl TriggerApi {
     body: Option<Bytes>,
     extra: &[(&'static str, String)],
   ) -> Result<RawResponse, ApiError> {
+    let mut report = CallReport::default();
+    self
+      .call_with_report(method, path, body, extra, &mut report)
+      .await
+  }
+
+  /// [`TriggerApi::call`], telling how it went in `report` and in the current span's
+  /// `attempts` / `status` / `duration_ms` fields, with a debug event at the end.
+  pub async fn call_with_report(
+    &self,
+    method: Method,
+    path: &str,
+    body: Option<Bytes>,
+    extra: &[(&'static str, String)],
+    report: &mut CallReport,
+  ) -> Result<RawResponse, ApiError> {
+    let started = Instant::now();
+    let result = self.attempts(method, path, body, extra, report).await;
+    report.duration_ms = ms_since(started);
+    let span = tracing::Span::current();
+    span.record("attempts", report.attempts);
+    if let Some(status) = report.status {
+      span.record("status", status);
+    }
+    span.record("duration_ms", report.duration_ms);
+    match &result {
+      Ok(_) => tracing::debug!(
+        attempts = report.attempts,
+        status = report.status,
+        duration_ms = report.duration_ms,
+        "done"
+      ),
+      Err(e) => tracing::debug!(
+        attempts = report.attempts,
+        status = report.status,
+        duration_ms = report.duration_ms,
+        error = %e.message,
+        "failed"
+      ),
+    }
+    result
+  }
+
+  async fn attempts(
+    &self,
+    method: Method,
+    path: &str,
+    body: Option<Bytes>,
+    extra: &[(&'static str, String)],
+    report: &mut CallReport,
+  ) -> Result<RawResponse, ApiError> {
     let idempotency_key = uuid_v4();
     let url = self.url(path);
     let mut attempt = 0u32;
     loop {
       attempt += 1;
+      report.attempts = attempt;
       let mut req = Request::builder().method(method.clone()).uri(&url);
       let headers = req.headers_mut().expect("fresh builder");
       *headers = self.common_headers();
@@ -231,6 +315,7 @@ impl TriggerApi {
         }
         Err(_) => Err(()),
       };
+      report.status = outcome.as_ref().ok().map(|r| r.status.as_u16());
       let retry = match outcome {
         Ok(resp) if resp.status.is_success() => return Ok(resp),
         Ok(resp) => {
@@ -249,6 +334,12 @@ impl TriggerApi {
         }
       };
       if let ApiRetry::After(delay) = retry {
+        tracing::debug!(
+          attempt,
+          status = report.status,
+          retry_in_ms = delay.as_millis() as u64,
+          "attempt failed, retrying"
+        );
         tokio::time::sleep(delay).await;
       }
     }
@@ -256,10 +347,26 @@ impl TriggerApi {
 
   /// `POST /api/v1/sessions` with a pre-built body (§2.3).
   pub async fn create_session(&self, body: Bytes) -> Result<CreatedSession, ApiError> {
-    let resp = self
-      .call(Method::POST, "/api/v1/sessions", Some(body), &[])
-      .await?;
-    parse_created_session(&resp.body)
+    self
+      .create_session_with_report(body, &mut CallReport::default())
+      .await
+  }
+
+  /// [`TriggerApi::create_session`], telling how the call went in `report`.
+  pub async fn create_session_with_report(
+    &self,
+    body: Bytes,
+    report: &mut CallReport,
+  ) -> Result<CreatedSession, ApiError> {
+    async {
+      let resp = self
+        .call_with_report(Method::POST, "/api/v1/sessions", Some(body), &[], report)
+        .await?;
+      parse_created_session(&resp.body)
+        .inspect_err(|e| tracing::warn!(error = %e.message, "unusable response"))
+    }
+    .instrument(call_span!("createSession"))
+    .await
   }
 
   /// `PUT /realtime/v1/sessions/{chatId}/{io}` → S2 credentials (§2.4).
@@ -272,7 +379,10 @@ impl TriggerApi {
       "/realtime/v1/sessions/{}/{io}",
       encode_uri_component(chat_id)
     );
-    let resp = self.call(Method::PUT, &path, None, &[]).await?;
+    let resp = self
+      .call(Method::PUT, &path, None, &[])
+      .instrument(call_span!("initializeStream", chat_id = chat_id))
+      .await?;
     #[derive(Deserialize)]
     struct Version {
       #[allow(dead_code)]
@@ -325,6 +435,7 @@ impl TriggerApi {
         Some(body),
         &[("x-part-id", part_id.to_string())],
       )
+      .instrument(call_span!("appendInput", chat_id = chat_id))
       .await?;
     #[derive(Deserialize)]
     struct Ok_ {

@@ -8,11 +8,12 @@ use super::http::{ChannelBody, S2Client};
 use super::retry::{s2_backoff, s2_status_is_retryable, S2_MAX_ATTEMPTS};
 use super::s2_frame::{self, decode_terminal, FrameDecoder, TerminalError};
 pub use super::s2_proto::{AppendAck, AppendInput, AppendRecord, Header, StreamPosition};
+use crate::logging::ms_since;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request};
 use http_body_util::BodyExt;
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 // ---------------------------------------------------------------------------------------------
@@ -165,10 +166,29 @@ fn batch_frame(batch: &[Bytes]) -> Bytes {
 
 /// How the writer ended. `last_acked_seq` is the seq of the last record acked (inclusive) —
 /// the reference's `lastEventId` — even when the writer failed afterwards.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct WriterOutcome {
   pub last_acked_seq: Option<u64>,
   pub error: Option<WriterError>,
+  pub stats: WriterStats,
+}
+
+/// What the writer did (the turn's report and the `tee` log events).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriterStats {
+  /// Records received from the tee (acked or not).
+  pub records: u64,
+  /// Their body bytes.
+  pub bytes: u64,
+  /// Append batches sent (re-submissions after a recovery not counted).
+  pub batches: u64,
+  /// Append sessions opened again after a retryable failure.
+  pub retries: u32,
+  /// Slowest batch, from sending it to its ack.
+  pub max_ack_ms: f64,
+  /// From the end of the source (step 1 over) to the writer's end: what the handover waited.
+  pub flush_ms: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -347,8 +367,46 @@ impl AppendSession {
 pub async fn run_writer(
   client: S2Client,
   creds: S2Credentials,
+  input: mpsc::UnboundedReceiver<WriterInput>,
+  opts: WriterOptions,
+) -> WriterOutcome {
+  let mut source_done_at = None;
+  let mut outcome = write(client, creds, input, opts, &mut source_done_at).await;
+  let stats = &mut outcome.stats;
+  if let Some(at) = source_done_at {
+    stats.flush_ms = ms_since(at);
+  }
+  match &outcome.error {
+    None => tracing::debug!(
+      records = stats.records,
+      bytes = stats.bytes,
+      batches = stats.batches,
+      retries = stats.retries,
+      max_ack_ms = stats.max_ack_ms,
+      flush_ms = stats.flush_ms,
+      last_acked_seq = outcome.last_acked_seq,
+      "step 1 persisted"
+    ),
+    Some(e) => tracing::warn!(
+      records = stats.records,
+      bytes = stats.bytes,
+      batches = stats.batches,
+      retries = stats.retries,
+      last_acked_seq = outcome.last_acked_seq,
+      status = e.status,
+      error = %e.message,
+      "step 1 write failed"
+    ),
+  }
+  outcome
+}
+
+async fn write(
+  client: S2Client,
+  creds: S2Credentials,
   mut input: mpsc::UnboundedReceiver<WriterInput>,
   opts: WriterOptions,
+  source_done_at: &mut Option<Instant>,
 ) -> WriterOutcome {
   let mut outcome = WriterOutcome::default();
   let target = match resolve_target(&creds) {
@@ -365,6 +423,8 @@ pub async fn run_writer(
   let mut session: Option<AppendSession> = None;
   let mut attempts = 1u32;
   let mut last_end: Option<u64> = None;
+  // When the batch now in flight left (at most one is: the next waits for its ack).
+  let mut sent_at = Instant::now();
 
   loop {
     // Improvement 2: no linger — with nothing in flight, whatever is pending leaves now.
@@ -380,6 +440,9 @@ pub async fn run_writer(
       }
       let batch = take_batch(&mut pending);
       let frame = batch_frame(&batch);
+      outcome.stats.batches += 1;
+      tracing::trace!(records = batch.len(), "append batch sent");
+      sent_at = Instant::now();
       inflight.push_back(batch);
       if session
         .as_ref()
@@ -397,12 +460,21 @@ pub async fn run_writer(
     let failure: Option<WriterError> = tokio::select! {
       rec = input.recv(), if !source_done => {
         match rec {
-          Some(WriterInput::Record(b)) => { pending.push_back(b); None }
+          Some(WriterInput::Record(b)) => {
+            outcome.stats.records += 1;
+            outcome.stats.bytes += b.len() as u64;
+            pending.push_back(b);
+            None
+          }
           Some(WriterInput::Fail(msg)) => {
             outcome.error = Some(WriterError::new(None, None, msg));
             return outcome;
           }
-          None => { source_done = true; None }
+          None => {
+            source_done = true;
+            *source_done_at = Some(Instant::now());
+            None
+          }
         }
       }
       ack = async {
@@ -425,6 +497,9 @@ pub async fn run_writer(
                 inflight.pop_front();
                 last_end = Some(end.seq_num);
                 outcome.last_acked_seq = end.seq_num.checked_sub(1);
+                let ack_ms = ms_since(sent_at);
+                outcome.stats.max_ack_ms = outcome.stats.max_ack_ms.max(ack_ms);
+                tracing::trace!(ack_ms, last_acked_seq = outcome.last_acked_seq, "append acked");
                 None
               }
               _ => {
@@ -451,14 +526,25 @@ pub async fn run_writer(
         outcome.error = Some(WriterError::new(err.status, err.code, message));
         return outcome;
       }
-      tokio::time::sleep(s2_backoff(attempts - 1)).await;
+      let delay = s2_backoff(attempts - 1);
+      tracing::debug!(
+        attempt = attempts,
+        status = err.status,
+        code = err.code.as_deref(),
+        error = %err.message,
+        retry_in_ms = delay.as_millis() as u64,
+        "append session failed, retrying"
+      );
+      tokio::time::sleep(delay).await;
       attempts += 1;
+      outcome.stats.retries += 1;
       // Recovery: a new HTTP/2 stream re-submits every un-acked batch (at-least-once).
       match AppendSession::open(&client, &target, &creds.access_token) {
         Ok(s) => {
           for batch in &inflight {
             let _ = s.frames.send(batch_frame(batch));
           }
+          sent_at = Instant::now();
           session = Some(s);
         }
         Err(e) => {

@@ -5,6 +5,10 @@
 //!
 //! Events are handed on per network read (one `Vec` per read) so the consumer can produce one
 //! output batch per read.
+//!
+//! It runs in a debug span `subscribe` (target `chat_headstart_core::session::subscribe`):
+//! each connect, reconnect (with why and the delay) and the end are debug events, each read a
+//! trace event.
 
 use super::api::{encode_uri_component, ApiError, TriggerApi};
 use super::retry::{sse_backoff, sse_status_is_terminal};
@@ -15,6 +19,7 @@ use http_body_util::{BodyExt, Full};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 /// What the subscription reports to its consumer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +30,8 @@ pub enum SubscriptionEvent {
   Ended,
   /// A terminal failure (non-retryable status).
   Failed(ApiError),
+  /// The connection failed or broke and is retried after a backoff (informational).
+  Reconnecting,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +78,28 @@ pub fn seq_from_event_id(id: Option<&str>) -> Option<u64> {
 pub async fn subscribe_session_out(
   api: Arc<TriggerApi>,
   chat_id: String,
+  last_event_id: Option<u64>,
+  events: mpsc::Sender<SubscriptionEvent>,
+  opts: SubscriptionOptions,
+) {
+  let span = tracing::debug_span!("subscribe", chat_id = %chat_id);
+  subscribe(api, chat_id, last_event_id, events, opts)
+    .instrument(span)
+    .await
+}
+
+/// Why a connection is retried (the `reason` of the reconnect event).
+fn retry_reason(status: Option<u16>, timed_out: bool) -> &'static str {
+  match (status, timed_out) {
+    (Some(_), _) => "status",
+    (None, true) => "header timeout",
+    (None, false) => "connection error",
+  }
+}
+
+async fn subscribe(
+  api: Arc<TriggerApi>,
+  chat_id: String,
   mut last_event_id: Option<u64>,
   events: mpsc::Sender<SubscriptionEvent>,
   opts: SubscriptionOptions,
@@ -94,8 +123,15 @@ pub async fn subscribe_session_out(
       r = tokio::time::timeout(opts.header_timeout, api.send(req)) => r,
       _ = events.closed() => return,
     };
+    let mut timed_out = false;
+    let mut broke = None;
     let failure_status = match resp {
       Ok(Ok(resp)) if resp.status().is_success() => {
+        tracing::debug!(
+          status = resp.status().as_u16(),
+          after_seq = last_event_id,
+          "connected"
+        );
         retry = 0;
         let mut body = resp.into_body();
         let mut parser = SseParser::new(opts.max_event_bytes);
@@ -133,6 +169,12 @@ pub async fn subscribe_session_out(
               if last_seq.is_some() {
                 last_event_id = last_seq;
               }
+              tracing::trace!(
+                batches = batches.len(),
+                bytes = data.len(),
+                last_seq = last_event_id,
+                "read"
+              );
               if !batches.is_empty()
                 && events
                   .send(SubscriptionEvent::Batches(batches))
@@ -142,11 +184,17 @@ pub async fn subscribe_session_out(
                 return;
               }
               if server_error || fed.is_err() {
+                broke = Some(if server_error {
+                  "event: error"
+                } else {
+                  "unparsable event stream"
+                });
                 errored = true;
                 break;
               }
             }
             Some(Err(_)) => {
+              broke = Some("body error");
               errored = true;
               break;
             }
@@ -154,6 +202,7 @@ pub async fn subscribe_session_out(
           }
         }
         if !errored {
+          tracing::debug!(last_seq = last_event_id, "ended");
           let _ = events.send(SubscriptionEvent::Ended).await;
           return;
         }
@@ -169,21 +218,37 @@ pub async fn subscribe_session_out(
           .unwrap_or_default(),
       )),
       // Network error or header timeout: retried.
-      _ => None,
+      Ok(Err(_)) => None,
+      Err(_) => {
+        timed_out = true;
+        None
+      }
     };
+    let status = failure_status.as_ref().map(|(status, _)| *status);
     if let Some((status, body)) = failure_status {
       if sse_status_is_terminal(status) {
-        let _ = events
-          .send(SubscriptionEvent::Failed(ApiError::from_response(
-            status, &body,
-          )))
-          .await;
+        let error = ApiError::from_response(status, &body);
+        tracing::debug!(status, error = %error.message, "failed");
+        let _ = events.send(SubscriptionEvent::Failed(error)).await;
         return;
       }
     }
     retry += 1;
+    let delay = sse_backoff(retry);
+    tracing::debug!(
+      attempt = retry,
+      status,
+      reason = broke.unwrap_or_else(|| retry_reason(status, timed_out)),
+      after_seq = last_event_id,
+      retry_in_ms = delay.as_millis() as u64,
+      "reconnecting"
+    );
     tokio::select! {
-      _ = tokio::time::sleep(sse_backoff(retry)) => {}
+      sent = events.send(SubscriptionEvent::Reconnecting) => if sent.is_err() { return },
+      _ = events.closed() => return,
+    }
+    tokio::select! {
+      _ = tokio::time::sleep(delay) => {}
       _ = events.closed() => return,
     }
   }
