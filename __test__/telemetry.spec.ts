@@ -15,8 +15,9 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { ChildEvent, ChildResult } from './telemetry.child.ts'
 
-// The child resolves `--import @oxc-node/core/register` from its cwd: this folder's, so the
-// node_modules above it are found in the repo and in an installed-package test folder alike.
+// The child loads TypeScript the way this worker does (its execArgv: the repo's oxc loader, or
+// Node's own transform in `npm run test:prebuilt`), resolved from this folder, so the node_modules
+// above it are found in the repo and in an installed-package test folder alike.
 const here = fileURLToPath(new URL('.', import.meta.url))
 const childScript = fileURLToPath(new URL('./telemetry.child.ts', import.meta.url))
 
@@ -25,7 +26,7 @@ async function runChild(scenario: 'all' | 'one', env: Record<string, string | un
   delete childEnv.CHAT_HEADSTART_LOG
   delete childEnv.CHAT_HEADSTART_LOG_FORMAT
   Object.assign(childEnv, env)
-  const child = spawn(process.execPath, ['--import', '@oxc-node/core/register', childScript, scenario], {
+  const child = spawn(process.execPath, [...process.execArgv, childScript, scenario], {
     cwd: here,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
