@@ -194,6 +194,12 @@ const CPU = { 0x01000007: 'x86_64', 0x0100000c: 'arm64' }
 const MH_DYLIB = 6
 const MH_BUNDLE = 8
 const LC = {
+  SEGMENT_64: 0x19,
+  DYSYMTAB: 0xb,
+  LOAD_DYLINKER: 0xe,
+  FUNCTION_STARTS: 0x26,
+  DATA_IN_CODE: 0x29,
+  SOURCE_VERSION: 0x2a,
   SYMTAB: 0x2,
   LOAD_DYLIB: 0xc,
   ID_DYLIB: 0xd,
@@ -446,6 +452,7 @@ function checkMachO(buf, { arch }, { maxMacos } = {}) {
   if (maxMacos && (!minos || compareVersions(minos, maxMacos) > 0)) {
     throw new CheckError(`built for macOS ${minos ?? '(no minimum recorded)'} and later, expected ${maxMacos} or older (MACOSX_DEPLOYMENT_TARGET)`)
   }
+  if (!m.loadCommands.includes('UUID')) throw new CheckError('no LC_UUID: current dyld refuses to load a Mach-O without one')
   if (arch === 'arm64' && !m.codeSignature) throw new CheckError('arm64 Mach-O without LC_CODE_SIGNATURE: macOS on Apple Silicon refuses to load it')
   const signature = m.codeSignature ? `yes (${verifyCodeSignature(buf, m.codeSignature)})` : 'no (x86_64 does not need one)'
   const build = m.build
