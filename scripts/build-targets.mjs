@@ -39,7 +39,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { checkBinary, CheckError, formatCheck } from './check-binary.mjs'
+import { checkBinary, CheckError, compareVersions, formatCheck } from './check-binary.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const napiCli = path.join(root, 'node_modules/@napi-rs/cli/dist/cli.js')
@@ -47,15 +47,6 @@ const napiCli = path.join(root, 'node_modules/@napi-rs/cli/dist/cli.js')
 /** The lowest MACOSX_DEPLOYMENT_TARGET the script sets by default (see the darwin note in main). */
 const MIN_MACOS = '10.13'
 
-function compareVersions(a, b) {
-  const pa = a.split('.').map(Number)
-  const pb = b.split('.').map(Number)
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0)
-    if (d) return d
-  }
-  return 0
-}
 
 /** The exact PyPI versions installed into .cache/zigbuild when zig / cargo-zigbuild are missing. */
 export const ZIGBUILD_PIP = ['ziglang==0.17.1', 'cargo-zigbuild==0.24.1']

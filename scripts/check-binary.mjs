@@ -141,7 +141,8 @@ export function parseElf(buf) {
 const GLIBC_LIBS = /^(libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|ld-linux[-\w.]*\.so\.\d|libgcc_s\.so\.1)$/
 const MUSL_LIBC = /^(libc\.so|libc\.musl-[\w-]+\.so\.1|ld-musl-[\w-]+\.so\.1)$/
 
-function compareVersions(a, b) {
+/** Compares dotted versions numerically ('2.28' < '2.34'); negative, zero or positive. */
+export function compareVersions(a, b) {
   const pa = a.split('.').map(Number)
   const pb = b.split('.').map(Number)
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
