@@ -79,21 +79,33 @@ function recordSpecs(label, outcome, specs) {
   if (!outcome.ok && outcome.failed === 0) record(`${label}: ava did not finish cleanly`, false)
 }
 
-/** An app folder under examples/: installed from the tarballs, plane + app started, both turns. */
-async function appTurns(name, { build, start }) {
+/**
+ * An app folder under examples/, copied out and installed from the tarballs; `use(dir, planeEnv)`
+ * runs while the app's own `chat-headstart dev` is up.
+ */
+async function installedApp(name, use) {
   const dir = copyApp(path.join(root, 'examples', name), base, `app-${name}`)
   const install = await npmInstall(dir, hostTarballs(), { env, log })
   record(`${name}: installed from the tarballs`, true, `${(install.ms / 1000).toFixed(1)} s`)
-  if (build) {
-    const built = await run('npm', ['run', build], { cwd: dir, env, log })
-    record(`${name}: npm run ${build}`, built.code === 0, built.code === 0 ? '' : built.output.slice(-3000))
-    if (built.code !== 0) return
-  }
   const plane = await startPlane(dir, { env, log })
   try {
+    await use(dir, plane.env)
+  } finally {
+    await plane.stop()
+  }
+}
+
+/** A server example: built if it has a build step, started, both turns. */
+function appTurns(name, { build, start }) {
+  return installedApp(name, async (dir, planeEnv) => {
+    if (build) {
+      const built = await run('npm', ['run', build], { cwd: dir, env, log })
+      record(`${name}: npm run ${build}`, built.code === 0, built.code === 0 ? '' : built.output.slice(-3000))
+      if (built.code !== 0) return
+    }
     const app = await startProcess(node22(), [start], {
       cwd: dir,
-      env: { ...env, ...plane.env, PORT: '0' },
+      env: { ...env, ...planeEnv, PORT: '0' },
       log,
       ready: /listening on (http:\/\/\S+\/api\/chat)/,
     })
@@ -102,9 +114,7 @@ async function appTurns(name, { build, start }) {
     } finally {
       await app.stop()
     }
-  } finally {
-    await plane.stop()
-  }
+  })
 }
 
 console.log(`prebuilt test in ${base} (PATH without cargo/rustc; Node ${process.versions.node} → ${node22()})`)
@@ -122,15 +132,7 @@ await part('apps', async () => {
   await appTurns('fastify', { start: 'server.mjs' })
   await appTurns('node-http', { start: 'server.mjs' })
 
-  const next = copyApp(path.join(root, 'examples', 'next'), base, 'app-next')
-  const install = await npmInstall(next, hostTarballs(), { env, log })
-  record('next: installed from the tarballs', true, `${(install.ms / 1000).toFixed(1)} s`)
-  const plane = await startPlane(next, { env, log })
-  try {
-    await testNextApp({ appDir: next, env: { ...env, ...plane.env }, log, record })
-  } finally {
-    await plane.stop()
-  }
+  await installedApp('next', (dir, planeEnv) => testNextApp({ appDir: dir, env: { ...env, ...planeEnv }, log, record }))
 })
 
 await part('ai', async () => {
