@@ -978,6 +978,29 @@ test('global Response: string / bytes / ready bodies go out with Content-Length 
   await s.close()
 })
 
+test('a Response subclass is sent through its own getters (status, statusText, headers), not undici\'s state', async (t) => {
+  class Tagged extends Response {
+    get status() {
+      return 203
+    }
+    get statusText() {
+      return 'Tagged'
+    }
+    get headers() {
+      const headers = new Headers(super.headers)
+      headers.set('x-tagged', '1')
+      return headers
+    }
+  }
+  const s = await serve(() => new Tagged('tagged body', { headers: { 'content-type': 'text/plain' } }))
+  const r = await fetch(s.base)
+  t.is(r.status, 203)
+  t.is(r.statusText, 'Tagged')
+  t.is(r.headers.get('x-tagged'), '1')
+  t.is(await r.text(), 'tagged body')
+  await s.close()
+})
+
 test('global Response: a body that is not all ready streams (chunked), the peeked chunks first and in order', async (t) => {
   const s = await serve((req) => {
     const path = new URL(req.url).pathname

@@ -1,9 +1,10 @@
 // Response → ServerResponse: picks the cheapest way to send what the handler returned.
 import { Buffer } from 'node:buffer'
+import { isDisturbed } from 'node:stream'
 import { FastResponse, kHeaderLines, materializeResponse } from './fast-response.js'
 import { kNativeBody, safeCancelSource } from './native-body.js'
 import { pumpNativeBody, pumpWebStream, sendHeadAfterPeek } from './pump.js'
-import { kResponseState } from './undici.js'
+import { kResponseState, plainResponseHeaders, plainResponseState, sortedHeaderEntries } from './undici.js'
 import { RESOLVED, noop } from './util.js'
 import { noBodyStatus, sendWhole, writeHead } from './write.js'
 
@@ -22,7 +23,12 @@ function collectHeaders(headersLike, info, h2) {
       return flat
     }
     // Headers iteration yields each Set-Cookie separately; other names arrive combined (Fetch spec).
-    for (const [name, value] of headersLike) addHeader(flat, info, h2, name, value)
+    const entries = sortedHeaderEntries(headersLike)
+    if (entries !== undefined) {
+      for (let i = 0; i < entries.length; i++) addHeader(flat, info, h2, entries[i][0], entries[i][1])
+    } else {
+      for (const [name, value] of headersLike) addHeader(flat, info, h2, name, value)
+    }
   } else if (Array.isArray(headersLike)) {
     for (const [name, value] of headersLike) addHeader(flat, info, h2, String(name).toLowerCase(), String(value))
   } else {
@@ -63,6 +69,29 @@ function wholeBody(b) {
   return b
 }
 
+/**
+ * A global Response built from a string / bytes (or no body) on Node 22: sent from the state undici
+ * keeps (see plainResponseState), as the general path below would send it, minus the getters' brand
+ * checks. False (nothing sent) for anything else: HEAD, no-body statuses, a native body, a body
+ * stream already touched, or where that state is private.
+ */
+function sendPlainWhole(ctx, response, info) {
+  if (ctx.isHead) return false
+  const state = plainResponseState(response)
+  if (state === undefined || noBodyStatus(state.status) || response[kNativeBody] !== undefined) return false
+  const body = state.body
+  let whole = null
+  if (body !== null && body !== undefined) {
+    const source = body.source
+    if ((typeof source !== 'string' && !(source instanceof Uint8Array)) || body.stream.locked || isDisturbed(body.stream)) return false
+    whole = source
+  }
+  const flat = collectHeaders(plainResponseHeaders(response), info, ctx.h2)
+  if (isEventStream(info.contentType)) ensureNoTransform(flat, info)
+  sendWhole(ctx, state.status, state.statusText, flat, info, whole)
+  return true
+}
+
 export function sendResponse(ctx, response) {
   const res = ctx.res
   if (res.destroyed || res.writableEnded) {
@@ -99,6 +128,8 @@ export function sendResponse(ctx, response) {
       return pumpWebStream(ctx, body, sse)
     }
     response = materializeResponse(response)
+  } else if (sendPlainWhole(ctx, response, info)) {
+    return RESOLVED
   }
 
   if (typeof response?.status !== 'number' || !(response.headers instanceof Headers)) {
