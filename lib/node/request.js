@@ -1,12 +1,29 @@
-// The Request a handler receives: a lazy stand-in where undici allows it, a genuine subclass where it
-// does not (Node 24).
+// The Request a handler receives. Where undici keeps a Request's state in symbol keys (Node 22): a
+// lazy Request (prototype chained to Request.prototype) that answers method / url / headers /
+// signal / text() / json() / arrayBuffer() straight from the IncomingMessage and builds a genuine
+// undici Request only when something spec-heavy is touched (clone, formData, cache, …, or
+// `new Request(lazy, init)` / undici internals via their symbol keys). Where that state is private
+// (Node 24): a genuine Request subclass (NodeBackedRequest) that still reads a body it is asked for
+// whole from the IncomingMessage.
 import { isDisturbed } from 'node:stream'
 import { abortReason, watchClientGone } from './client-gone.js'
-import { bodyConsumedError, bodyUnusableError, bufferToText, hasBodyMethod, incomingToWebStream, parseJsonBuffer, preParsedBody, readIncoming, readWebStream, streamAlreadyConsumed } from './request-body.js'
+import {
+  bodyConsumedError,
+  bodyUnusableError,
+  bufferToText,
+  hasBodyMethod,
+  incomingToWebStream,
+  parseJsonBuffer,
+  preParsedBody,
+  readIncoming,
+  readWebStream,
+  streamAlreadyConsumed,
+} from './request-body.js'
 import { NodeRequestHeaders } from './request-headers.js'
 import { REQUEST_INTERNAL_SYMBOLS, defineDelegates } from './undici.js'
 import { EMPTY, noop } from './util.js'
 
+/** The lazy Request over an IncomingMessage (see the top of this file). */
 export class NodeRequest {
   constructor(incoming, ctx, url) {
     this._incoming = incoming
