@@ -4,8 +4,6 @@
 import test from 'ava'
 import { startDevPlane } from 'chat-headstart'
 import {
-  delay,
-  eventually,
   finishPart,
   firstTurnBody,
   mockModel,
@@ -17,6 +15,7 @@ import {
   type LoggedRequestLike,
   type StreamPart,
 } from './headstart.helpers.ts'
+import { eventually, sleep } from './poll.ts'
 
 // Improvement 8: every console line of this file is checked for the secret key at the end.
 const logged: string[] = []
@@ -370,5 +369,5 @@ test.serial('improvement 8: the secret key never appears in a response or a log 
   t.true(responses.length > 10)
   for (const r of responses) t.false(r.includes(SECRET))
   for (const l of logged) t.false(l.includes(SECRET), l)
-  await delay(0)
+  await sleep(0)
 })

@@ -8,7 +8,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import test from 'ava'
 import { chat, startDevPlane, type DevPlane, type LoggedRequest } from 'chat-headstart'
-import { delay, eventually, firstTurnBody, mockModel, oneToolCall, postTurn, serve, weatherTools } from './headstart.helpers.ts'
+import { firstTurnBody, mockModel, oneToolCall, postTurn, serve, weatherTools } from './headstart.helpers.ts'
+import { eventually, sleep } from './poll.ts'
 
 function headStartOptions(plane: DevPlane) {
   return {
@@ -57,7 +58,7 @@ async function abortDuringPhaseTwo(kind: 'ref' | 'ours', plane: DevPlane, planeE
     const closedAfterMs = planeEpoch + closed!.responseEndMs! - abortedAt
     // The agent keeps writing after the abort and finishes the turn unobserved (§6.6).
     await eventually(() => turnComplete(plane, chatId), 15_000)
-    await delay(500)
+    await sleep(500)
     return { result, closed, closedAfterMs, reads: outReads(plane, chatId) }
   } finally {
     await server.close()
@@ -213,7 +214,7 @@ async function settledValue(read: () => number, quietMs = 600, maxMs = 15_000) {
   let last = read()
   let since = Date.now()
   while (Date.now() < end) {
-    await delay(50)
+    await sleep(50)
     const now = read()
     if (now !== last) {
       last = now

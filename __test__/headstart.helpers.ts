@@ -5,6 +5,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { finish } from './plane-helpers.ts'
+import { sleep } from './poll.ts'
 
 export { mockModel, oneToolCall, twoToolCalls } from './plane-helpers.ts'
 
@@ -208,7 +209,7 @@ export async function turnThrough(
   try {
     plane.clearRequests()
     const result = await postTurn(server.url, body ?? firstTurnBody(chatId), { abortAfter, onChunks })
-    if (settleMs) await delay(settleMs)
+    if (settleMs) await sleep(settleMs)
     const messageId = result.chunks.find((c) => c.type === 'start')?.messageId
     const raw = plane.requests() as LoggedRequestLike[]
     return { result, raw, requests: normaliseRequests(raw, chatId, messageId) }
@@ -217,17 +218,3 @@ export async function turnThrough(
   }
 }
 
-/** Polls until `check()` is truthy (or fails after `ms`). */
-export async function eventually<T>(check: () => T, ms = 5000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = check()
-    if (v) return v
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await delay(20)
-  }
-}
-
-export function delay(ms: number) {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}

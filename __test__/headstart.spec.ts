@@ -17,8 +17,10 @@ import {
   weatherTools,
   type StreamPart,
 } from './headstart.helpers.ts'
+import { privateModule } from './package.helpers.ts'
 import { headStartTransport, readAll } from './plane-helpers.ts'
 
+const { kNativeBody } = await privateModule<typeof import('../lib/node-listener.js')>('lib/node-listener.js')
 const plane = await startDevPlane()
 test.after.always(() => plane.close())
 
@@ -141,7 +143,7 @@ test.serial('the Response body also works as a plain ReadableStream (no native l
   )
   const reader = again.body!.getReader()
   await reader.read()
-  const source = (again as any)[Symbol.for('chat-headstart.nativeBody')]
+  const source = (again as any)[kNativeBody]
   t.throws(() => source.start({ write: () => true, end() {}, error() {} }), { message: /already being read/ })
   await reader.cancel()
 })

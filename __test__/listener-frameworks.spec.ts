@@ -7,7 +7,8 @@ import http from 'node:http'
 import type { Server } from 'node:http'
 import { toNodeListener } from 'chat-headstart'
 import type { NodeListener } from 'chat-headstart'
-import { listen, sleep, until, settled, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
+import { listen, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
+import { eventually, settled, sleep } from './poll.ts'
 import { express, Fastify, honoServe, Koa, koaBodyParser as bodyParser, Router } from './frameworks.helpers.ts'
 
 /** Observations the handlers record, per server. */
@@ -146,7 +147,7 @@ async function battery(t: ExecutionContext, m: Mounted, prefix = '/api', { head 
   const reader = r.body!.getReader()
   await reader.read()
   ac.abort()
-  await until(() => m.probe.abortedSignals === 1 && m.probe.cancelledBodies === 1, 10_000, 'abort + cancel')
+  await eventually(() => m.probe.abortedSignals === 1 && m.probe.cancelledBodies === 1, 10_000, 'abort + cancel')
 
   // Errors never leak their message.
   const boom = await fetch(`${m.base}${prefix}/boom`)

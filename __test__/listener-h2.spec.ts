@@ -4,7 +4,8 @@ import test from 'ava'
 import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { toNodeListener } from 'chat-headstart'
-import { until, sleep, settled, encoder } from './listener.helpers.ts'
+import { encoder } from './listener.helpers.ts'
+import { eventually, settled, sleep } from './poll.ts'
 
 async function h2Server(handler: (req: Request) => Response | Promise<Response>) {
   const listener = toNodeListener(handler)
@@ -117,7 +118,7 @@ test('node:http2 compat: a client reset aborts the signal and cancels the body; 
   const reset = client.request({ ':path': '/endless' })
   await new Promise((r) => reset.once('data', r))
   reset.close(http2.constants.NGHTTP2_CANCEL)
-  await until(() => seen.aborted === 1 && seen.cancelled === 1, 10_000, 'abort + cancel after the reset')
+  await eventually(() => seen.aborted === 1 && seen.cancelled === 1, 10_000, 'abort + cancel after the reset')
   await sleep(100)
   t.deepEqual(seen, { aborted: 1, cancelled: 1 }, 'the completed stream did not abort its signal')
   client.close()

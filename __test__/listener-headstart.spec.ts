@@ -10,9 +10,10 @@ import { chat, startDevPlane } from 'chat-headstart'
 import type { NodeListener } from 'chat-headstart'
 import { mockModel, oneToolCall, textParts, weatherTools, type StreamPart } from './headstart.helpers.ts'
 import { mounts, startTurn, turn, type Frame, type Mount, type Target, type TurnOut } from './listener-headstart.helpers.ts'
-import { settled, sleep, until } from './listener.helpers.ts'
+import { eventually, settled, sleep } from './poll.ts'
+import { privateModule } from './package.helpers.ts'
 
-const kNativeBody = Symbol.for('chat-headstart.nativeBody')
+const { kNativeBody } = await privateModule<typeof import('../lib/node-listener.js')>('lib/node-listener.js')
 
 /** Chats whose agent answers only after this long (phase 2 is silent meanwhile). */
 const SLOW_AGENT_PREFIX = 'slow'
@@ -163,8 +164,8 @@ for (const m of mounts) {
       abortWhen: (frames: Frame[]) => frames.some((f) => f.chunk?.type === 'text-delta'),
     })
     t.true(left1.aborted)
-    await until(() => probe.aborted, 20_000, 'the model aborted')
-    await until(() => inAppends(s1).length === 1, 20_000, 'handover-skip')
+    await eventually(() => probe.aborted, 20_000, 'the model aborted')
+    await eventually(() => inAppends(s1).length === 1, 20_000, 'handover-skip')
     t.deepEqual(inAppends(s1), ['{"kind":"handover-skip"}'])
     t.deepEqual(subscriptions(s1), [], 'no phase-2 subscription after the browser left')
 
@@ -181,9 +182,9 @@ for (const m of mounts) {
     t.true(types(left2.chunks).includes('finish'), 'step 1 was over')
     t.false(types(left2.chunks).includes('tool-output-available'), 'the agent had not answered')
     t.deepEqual(inAppends(s2).map((b) => JSON.parse(b).kind), ['handover'])
-    await until(() => p2.probe.aborted, 20_000, 'the turn signal aborted (engine cancelled)')
+    await eventually(() => p2.probe.aborted, 20_000, 'the turn signal aborted (engine cancelled)')
     // The agent still finishes the turn on session.out, unobserved (as with the reference).
-    await until(() => Boolean(turnCompleted(s2)), 20_000, 'agent turn complete')
+    await eventually(() => Boolean(turnCompleted(s2)), 20_000, 'agent turn complete')
 
     // The server is healthy: the next turn on it completes.
     const after = chatId('text')
@@ -283,7 +284,7 @@ for (const name of ['Express 5 + express.json()', 'Fastify 5 (hijack, default JS
     const live = startTurn(target, { body: firstTurn(id) })
     await live.headers
     live.pause() // the browser stops reading
-    await until(() => seen.refused > 0, 60_000, 'the socket pushed back')
+    await eventually(() => seen.refused > 0, 60_000, 'the socket pushed back')
     await settled(() => seen.written, 500, 60_000)
     const socket = sockets.at(-1)
     const acceptedByKernel = socket.bytesWritten - socket.writableLength

@@ -2,6 +2,7 @@
 import net from 'node:net'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { eventually } from './poll.ts'
 
 export async function listen(server: Server | net.Server): Promise<{ base: string; port: number; close: () => Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -15,37 +16,6 @@ export async function listen(server: Server | net.Server): Promise<{ base: strin
         server.close(() => resolve())
       }),
   }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-/** Resolves when `check()` is true (polled), rejects after `ms`. */
-export async function until(check: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
-  }
-}
-
-/**
- * Waits until `read()` stops changing for `quietMs` (a producer that paused), then returns its value;
- * throws if it is still changing after `ms`.
- */
-export async function settled(read: () => number, quietMs = 300, ms = 10_000): Promise<number> {
-  const end = Date.now() + ms
-  let last = read()
-  let since = Date.now()
-  while (Date.now() - since < quietMs) {
-    if (Date.now() > end) throw new Error(`still changing after ${ms} ms (at ${last})`)
-    await sleep(20)
-    const now = read()
-    if (now !== last) {
-      last = now
-      since = Date.now()
-    }
-  }
-  return last
 }
 
 export function deferred<T = void>() {
@@ -110,11 +80,7 @@ export class RawConnection {
     return this.received
   }
   async waitClosed(ms = 10_000): Promise<void> {
-    const end = Date.now() + ms
-    while (!this.closed) {
-      if (Date.now() > end) throw new Error('connection not closed')
-      await sleep(5)
-    }
+    await eventually(() => this.closed, ms, 'the connection to close')
   }
   destroy() {
     this.socket.destroy()

@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { toNodeListener, FastResponse } from 'chat-headstart'
 import { privateModule } from './package.helpers.ts'
 import type { FetchHandler, NodeListenerOptions, NativeBodySink, NativeBodySource } from '../lib/node-listener.js'
-import { listen, sleep, until, settled, deferred, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
+import { listen, deferred, RawConnection, completeResponses, encoder } from './listener.helpers.ts'
+import { eventually, settled, sleep } from './poll.ts'
 
 const { kNativeBody, lazyRequestSupported } = await privateModule<typeof import('../lib/node-listener.js')>('lib/node-listener.js')
 
@@ -334,7 +335,7 @@ test('statusText is kept; HEAD sends headers only and cancels the body stream', 
   t.true(parts[0].endsWith('\r\n\r\n'))
   t.true(parts[1].endsWith('\r\n\r\n'))
   t.regex(parts[2], /^202 Accepted Custom\r\n[\s\S]*\r\n\r\nhello, world!$/)
-  await until(() => cancelled === 1, 10_000, 'HEAD body cancel')
+  await eventually(() => cancelled === 1, 10_000, 'HEAD body cancel')
   t.pass()
   conn.destroy()
   await s.close()
@@ -369,7 +370,7 @@ test('client abort: the request signal fires and the response body is cancelled;
   await conn.waitFor((x) => x.includes('data: tick'))
   await firstSent.promise
   conn.destroy()
-  await until(() => signals[1]?.aborted === true && cancelReason !== undefined, 10_000, 'abort + cancel')
+  await eventually(() => signals[1]?.aborted === true && cancelReason !== undefined, 10_000, 'abort + cancel')
   t.false(signals[0].aborted, 'a finished response never aborts its request signal')
   t.is((signals[1].reason as DOMException).name, 'AbortError')
   t.is((cancelReason as DOMException).name, 'AbortError')
@@ -393,7 +394,7 @@ test('a signal first read after the client left is already aborted', async (t) =
   conn.destroy()
   await sleep(50)
   gone.resolve()
-  await until(() => aborted !== undefined, 10_000, 'handler to finish')
+  await eventually(() => aborted !== undefined, 10_000, 'handler to finish')
   t.true(aborted)
   await s.close()
 })
@@ -509,7 +510,7 @@ test('stalled reader: what the listener holds stays ≤ 1 MiB and the producer i
   t.true(held <= 1024 * 1024, `held ${held} bytes`)
   t.true(pulled < 64 * 1024 * 1024, `pulled ${pulled} bytes`)
   conn.destroy()
-  await until(() => cancelled, 10_000, 'cancel')
+  await eventually(() => cancelled, 10_000, 'cancel')
   t.pass()
   await s.close()
 })
@@ -751,9 +752,9 @@ test('native body: write() → false pauses the source until drain; a stalled cl
   const resumesBefore = source.resumes
   conn.discard = true
   conn.socket.resume()
-  await until(() => source.resumes > resumesBefore, 10_000, 'resume after drain')
+  await eventually(() => source.resumes > resumesBefore, 10_000, 'resume after drain')
   conn.destroy()
-  await until(() => source.cancelled !== undefined, 10_000, 'cancel')
+  await eventually(() => source.cancelled !== undefined, 10_000, 'cancel')
   t.is((source.cancelled as DOMException).name, 'AbortError')
   await s.close()
 })
@@ -974,6 +975,29 @@ test('global Response: string / bytes / ready bodies go out with Content-Length 
     t.is(r.length, path === '/string' ? '5' : '4', `HEAD ${path}`)
     t.is(r.body.length, 0)
   }
+  await s.close()
+})
+
+test('a Response subclass is sent through its own getters (status, statusText, headers), not undici\'s state', async (t) => {
+  class Tagged extends Response {
+    get status() {
+      return 203
+    }
+    get statusText() {
+      return 'Tagged'
+    }
+    get headers() {
+      const headers = new Headers(super.headers)
+      headers.set('x-tagged', '1')
+      return headers
+    }
+  }
+  const s = await serve(() => new Tagged('tagged body', { headers: { 'content-type': 'text/plain' } }))
+  const r = await fetch(s.base)
+  t.is(r.status, 203)
+  t.is(r.statusText, 'Tagged')
+  t.is(r.headers.get('x-tagged'), '1')
+  t.is(await r.text(), 'tagged body')
   await s.close()
 })
 

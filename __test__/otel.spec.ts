@@ -9,7 +9,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { chat, startDevPlane } from 'chat-headstart'
 import { bridgeToOpenTelemetry } from '../examples/otel/bridge.mjs'
-import { eventually, firstTurnBody, mockModel, oneToolCall, postTurn, serve, weatherTools } from './headstart.helpers.ts'
+import { firstTurnBody, mockModel, oneToolCall, postTurn, serve, weatherTools } from './headstart.helpers.ts'
+import { eventually } from './poll.ts'
 
 // What an instrumented app registers (the SDK's NodeTracerProvider does it): without a context
 // manager there is no active span to nest under.

@@ -26,9 +26,9 @@ test('ai is a peer dependency admitting majors 5, 6 and 7, and nothing else is i
   t.is(pkg.dependencies, undefined)
   const bare = new Set<string>()
   for (const dir of ['lib', 'bin']) {
-    for (const file of fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.js'))) {
+    for (const file of fs.readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'))) {
       const source = fs.readFileSync(path.join(root, dir, file), 'utf8')
-      const specifiers = source.matchAll(/^(?:import|export)\b[^;]*?\sfrom\s+'([^'.][^']*)'|(?:import|require)\(\s*'([^'.][^']*)'/gm)
+      const specifiers = source.matchAll(/^(?:import|export)\b[^;'"`]*?\sfrom\s+'([^'.][^']*)'|(?:import|require)\(\s*'([^'.][^']*)'/gm)
       for (const m of specifiers) if (!(m[1] ?? m[2]).startsWith('node:')) bare.add((m[1] ?? m[2]).split('/')[0])
     }
   }
@@ -86,6 +86,10 @@ test('npm run pack: the JS tarball has no binary and names every platform packag
     for (const file of ['package/index.js', 'package/index.d.ts', 'package/binding.cjs', 'package/bin/chat-headstart.js', 'package/lib/chat.d.ts']) {
       t.true(main.files.includes(file), file)
     }
+    // Every module under lib/, the listener's folder lib/node/ included.
+    const libFiles = fs.readdirSync(path.join(root, 'lib'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(js|cjs|d\.ts)$/.test(f))
+    t.true(libFiles.includes(path.join('node', 'listener.js')))
+    for (const file of libFiles) t.true(main.files.includes(`package/lib/${file.split(path.sep).join('/')}`), file)
     const manifest = main.json('package.json')
     t.deepEqual(manifest.optionalDependencies, Object.fromEntries(platformPackages(pkg).map((p) => [p.name, pkg.version])))
     t.deepEqual(manifest.peerDependencies, pkg.peerDependencies)

@@ -4,7 +4,7 @@
 import test from 'ava'
 import net from 'node:net'
 import { startDevPlane, type DevPlane } from 'chat-headstart'
-import { sleep } from './plane-helpers.ts'
+import { sleep } from './poll.ts'
 
 function api(plane: DevPlane, token = plane.secretKey) {
   return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {

@@ -222,18 +222,6 @@ export async function readFrames(
   }
 }
 
-/** Polls `predicate` every 20 ms until true or `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (predicate()) return true
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  return predicate()
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 /**
  * The real browser transport for turn 1 through the head-start route at `headStartUrl` and later
  * turns straight against the plane; it must never need a token refresh. Sessions it reports are

@@ -12,11 +12,10 @@ import {
   oneToolCall,
   readFrames,
   referenceServer,
-  sleep,
   stallingModel,
   twoToolCalls,
-  waitFor,
 } from './plane-helpers.ts'
+import { eventually, sleep } from './poll.ts'
 
 const weatherAgent = { toolOutputs: { getWeather: { city: 'Paris', tempC: 20 } }, text: ['It is ', '20C.'] }
 
@@ -196,7 +195,7 @@ test('§10.4 browser aborts during step 1: handover-skip, the agent writes nothi
     '{"type":"text-start","id":"s1"}',
   ])
   const skipped = () => plane.requests().some((r) => r.path.endsWith('/in/append') && r.body === '{"kind":"handover-skip"}')
-  t.true(await waitFor(skipped))
+  t.true(await eventually(skipped, 5000, 'the handover skip'))
   await sleep(200)
   const out = plane.records('chat-4', 'out')!
   t.false(out.records.some((r) => r.headers?.some(([n]) => n === 'trigger-control')), 'agent wrote no control record')
@@ -245,7 +244,7 @@ test('§10.6b idle timeout during step 1: abort chunk, handover-skip', async (t)
     '{"type":"abort","reason":"Error: chat.handover: idle timeout"}',
   ])
   const skipped = () => plane.requests().some((r) => r.path.endsWith('/in/append') && r.body === '{"kind":"handover-skip"}')
-  t.true(await waitFor(skipped))
+  t.true(await eventually(skipped, 5000, 'the handover skip'))
   // The idle timeout travels in the payload (the agent's own wait).
   t.is(JSON.parse(plane.requests()[0].body).triggerConfig.basePayload.idleTimeoutInSeconds, 1)
 })
@@ -342,13 +341,15 @@ test('§10.5 browser aborts during phase 2: the agent still finishes the turn on
     res,
     (f) => {
       frames.push(f)
-      if (JSON.parse(f).type === 'finish') void waitFor(subscribed).then(() => abort.abort())
+      // Abort once the browser subscribed, or after 5 s either way.
+      const abortNow = () => abort.abort()
+      if (JSON.parse(f).type === 'finish') void eventually(subscribed, 5000, 'the subscription').then(abortNow, abortNow)
     },
     { signal: abort.signal },
   )
   t.is(frames.length, 10, 'phase 1 only')
   const finished = () =>
     plane.records('chat-5', 'out')!.records.some((r) => r.headers?.some(([n, v]) => n === 'trigger-control' && v === 'turn-complete'))
-  t.true(await waitFor(finished), 'turn-complete written unobserved')
+  t.true(await eventually(finished, 5000, 'turn-complete written unobserved'))
   t.false(plane.requests().some((r) => r.body.includes('"kind":"stop"')), 'no stop record is sent')
 })

@@ -8,7 +8,8 @@
 //   node --import @oxc-node/core/register __test__/telemetry.child.ts all|one
 import diagnostics_channel from 'node:diagnostics_channel'
 import { chat, startDevPlane } from 'chat-headstart'
-import { delay, firstTurnBody, mockModel, oneToolCall, postTurn, serve, textParts, weatherTools } from './headstart.helpers.ts'
+import { firstTurnBody, mockModel, oneToolCall, postTurn, serve, textParts, weatherTools } from './headstart.helpers.ts'
+import { sleep } from './poll.ts'
 
 const scenario = process.argv[2] ?? 'all'
 const SECRET = 'tr_dev_telemetry_spec_SECRET_KEY_0123456789'
@@ -105,7 +106,7 @@ if (scenario === 'one') {
 // Every turn ends (asyncEnd) once its response is over; a skipped or detached one a moment
 // after the dispatch.
 const deadline = Date.now() + 20_000
-while (events.filter((e) => e.event === 'asyncEnd').length < turns && Date.now() < deadline) await delay(20)
+while (events.filter((e) => e.event === 'asyncEnd').length < turns && Date.now() < deadline) await sleep(20)
 const issued = plane.sessions().flatMap((s) => s.publicAccessTokens)
 await server.close()
 await plane.close()

@@ -7,6 +7,7 @@
 import { convertToModelMessages, stepCountIs, streamText as aiStreamText } from 'ai'
 import { native } from './native.js'
 import { toNodeListener } from './node-listener.js'
+import { kNativeBody as NATIVE_BODY } from './node/native-body.js'
 import { observeTurn } from './telemetry.js'
 
 const JSON_HEADERS = { 'content-type': 'application/json' }
@@ -24,9 +25,6 @@ const KIND_APPEND_DONE = 7
 
 /** Keys the bound `streamText` owns (the handover depends on them). */
 const OWNED_OPTIONS = ['messages', 'prompt', 'stopWhen', 'abortSignal']
-
-/** Symbol of the listener's native fast path (lib/node-listener.js). */
-export const NATIVE_BODY = Symbol.for('chat-headstart.nativeBody')
 
 // ---------------------------------------------------------------------------------------------
 // Configuration (protocol.md §2.1): option, then `configure()`, then environment, exactly like

@@ -11,8 +11,9 @@
 //
 // Rows: raw node:http; "promise floor" = the least any promise-based Web handler costs (a plain
 // object with url/json(), no Request, FastResponse fields read directly: not a usable adapter,
-// the lower bound); ours with the global Response; ours with FastResponse; for SSE the native
-// sink (a JS producer standing in for the Rust body).
+// the lower bound); the same floor whose handler builds a global Response it then ignores (the
+// least an adapter handed a global Response can cost); ours with the global Response; ours with
+// FastResponse; for SSE the native sink (a JS producer standing in for the Rust body).
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
@@ -81,21 +82,29 @@ if (!isMainThread) {
     })
   }
   const fastJson = jsonHandler(FastResponse)
+  const floorRequest = (req) => ({
+    url: `http://${req.headers.host}${req.url}`,
+    json: () =>
+      new Promise((resolve) => {
+        const chunks = []
+        req.on('data', (c) => chunks.push(c))
+        req.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString())))
+      }),
+  })
+  const floorSend = (res, body) => {
+    res.writeHead(200, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))])
+    res.end(body)
+  }
   function promiseFloor(req, res) {
-    const request = {
-      url: `http://${req.headers.host}${req.url}`,
-      json: () =>
-        new Promise((resolve) => {
-          const chunks = []
-          req.on('data', (c) => chunks.push(c))
-          req.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString())))
-        }),
-    }
-    fastJson(request).then((response) => {
-      const body = response._body
-      res.writeHead(200, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))])
-      res.end(body)
-    })
+    fastJson(floorRequest(req)).then((response) => floorSend(res, response._body))
+  }
+  // The same floor when the handler builds the global (undici) Response: the floor ignores it and
+  // sends the text it was built from, so this row is what the undici constructor alone costs on
+  // top of the floor — the least any adapter can cost when handed a global Response.
+  function promiseFloorUndici(req, res) {
+    let text
+    const handler = async (request) => new Response((text = answer(await request.json())), { headers: JSON_HEADERS })
+    handler(floorRequest(req)).then(() => floorSend(res, text))
   }
 
   const sseStream = () => {
@@ -143,6 +152,7 @@ if (!isMainThread) {
       variants: {
         'raw node:http': rawJson,
         'promise floor (not an adapter)': promiseFloor,
+        'promise floor + global Response built (not an adapter)': promiseFloorUndici,
         'ours, global Response': toNodeListener(jsonHandler(Response)),
         'ours + FastResponse': toNodeListener(fastJson),
       },

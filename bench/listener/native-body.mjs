@@ -12,6 +12,7 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import os from 'node:os'
+import { kNativeBody as NATIVE_BODY } from '../../lib/node/native-body.js'
 
 const self = fileURLToPath(import.meta.url)
 const role = process.argv.find((a) => a.startsWith('--role='))?.slice(7) ?? 'main'
@@ -19,7 +20,6 @@ function flag(name, fallback) {
   const i = process.argv.indexOf(`--${name}`)
   return i === -1 ? fallback : Number(process.argv[i + 1])
 }
-const NATIVE_BODY = Symbol.for('chat-headstart.nativeBody')
 
 if (role === 'plane') {
   const { startDevPlane } = await import('../../index.js')
