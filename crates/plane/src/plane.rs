@@ -13,9 +13,10 @@ use hyper_util::server::conn::auto;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use chat_headstart_core::wire::ids::alnum;
+
 use crate::agent::{AgentScript, TurnHook};
 use crate::faults::{FaultState, Faults};
-use crate::ids::alnum;
 use crate::log::{Origin, RequestLog};
 use crate::sessions::Sessions;
 use crate::state::PlaneState;

@@ -21,10 +21,10 @@ use serde_json::{json, Value};
 pub use script::{AgentScript, HookFuture, TurnHook, TurnPlan};
 pub use turn::{handover_chunks, message_chunks, pending_tool_calls, ToolCall};
 
-use crate::ids::{alnum, nanoid};
 use crate::sessions::Session;
 use crate::state::PlaneState;
 use crate::store::{headers_from, NewRecord, Record, Stream};
+use chat_headstart_core::wire::ids::{alnum, nanoid};
 
 const DEFAULT_IDLE_SECONDS: u64 = 60;
 
