@@ -2,8 +2,11 @@
 //
 // Which side implements each public helper was decided by measurement (`npm run bench -- wire`):
 // helpers that take JS objects stay in JS, because crossing into Rust costs a JSON.stringify plus
-// a JSON.parse of the result, which is more work than the helper itself. The Rust versions (over
-// bytes) are what the head-start handler uses internally, where the data already is bytes.
+// a JSON.parse of the result, which is more work than the helper itself (and would turn values
+// JSON cannot hold, such as a file part's Uint8Array, into something else). Slimming exists only
+// here. The reshape also exists over bytes in crates/core/src/wire/handover.rs, where the
+// head-start handler builds the handover record from data that already is bytes;
+// __test__/wire.spec.ts holds the two to the same output.
 import { native } from './native.js'
 
 /** S2's per-record limit in metered bytes; the API answers 413 above it (inclusive limit). */

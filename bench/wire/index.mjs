@@ -31,7 +31,6 @@ function measure(fn, input) {
   return samples[Math.floor(samples.length / 2)]
 }
 
-const rustSlim = (message) => JSON.parse(native.wireSlimSubmitMessage(Buffer.from(JSON.stringify(message))).toString('utf8'))
 const rustReshape = (messages) => JSON.parse(native.wireReshapeForHandoverResume(Buffer.from(JSON.stringify(messages))).toString('utf8'))
 const PART_ID = 'V1StGXR8_Z5jdHi6B-myT'
 const rustMeteredString = (text) => inAppendMeteredSize(text, PART_ID) // the public helper (Rust)
@@ -96,7 +95,6 @@ for (const [name, message] of [
 ]) {
   compare('slimSubmitMessageForWire', name, message, [
     ['JS (ours)', slimSubmitMessageForWire],
-    ['Rust via JSON', rustSlim],
     ['reference', reference.slimSubmitMessageForWire],
   ])
 }

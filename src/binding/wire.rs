@@ -19,14 +19,6 @@ fn to_js_error(err: WireError) -> Error {
   )
 }
 
-/// `slimSubmitMessageForWire` over `JSON.stringify(message)` bytes.
-#[napi]
-pub fn wire_slim_submit_message(message_json: &[u8]) -> Result<Buffer> {
-  wire::slim_submit_message_for_wire(message_json)
-    .map(Buffer::from)
-    .map_err(to_js_error)
-}
-
 /// `reshapeForHandoverResume` over `JSON.stringify(responseMessages)` bytes.
 #[napi]
 pub fn wire_reshape_for_handover_resume(messages_json: &[u8]) -> Result<Buffer> {

@@ -2,7 +2,7 @@
 //! unit-tested with `cargo test`, and driven by the thin binding crate at the repository root.
 //!
 //! The modules follow the data path of a head-start turn:
-//! `wire` (request body, slimming, metered sizes, reshape) → `session` (Trigger API and S2
+//! `wire` (request body, metered sizes, reshape) → `session` (Trigger API and S2
 //! clients) → `handover` (tee, decision, splice) → `sse` (parsing and encoding). `logging` is
 //! the log switch (a `tracing` subscriber on stderr) and names the crate's tracing targets.
 

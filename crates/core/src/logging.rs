@@ -159,37 +159,47 @@ pub fn ms_since(since: std::time::Instant) -> f64 {
   (since.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
+/// A `MakeWriter` keeping everything the subscriber writes in memory: how tests (here and in the
+/// plane's) read what the switch logs.
+#[cfg(any(test, feature = "testing"))]
+#[derive(Clone, Default)]
+pub struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(any(test, feature = "testing"))]
+impl CapturedLog {
+  /// Everything written so far.
+  pub fn text(&self) -> String {
+    let bytes = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    String::from_utf8(bytes).expect("the subscriber writes UTF-8")
+  }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl io::Write for CapturedLog {
+  fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    self
+      .0
+      .lock()
+      .unwrap_or_else(|e| e.into_inner())
+      .extend_from_slice(buf);
+    Ok(buf.len())
+  }
+  fn flush(&mut self) -> io::Result<()> {
+    Ok(())
+  }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl<'a> MakeWriter<'a> for CapturedLog {
+  type Writer = CapturedLog;
+  fn make_writer(&'a self) -> CapturedLog {
+    self.clone()
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
-  use std::sync::{Arc, Mutex};
-
-  /// A `MakeWriter` collecting everything written into one string.
-  #[derive(Clone, Default)]
-  pub struct Captured(Arc<Mutex<Vec<u8>>>);
-
-  impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-      self.0.lock().unwrap().extend_from_slice(buf);
-      Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-      Ok(())
-    }
-  }
-
-  impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-      self.clone()
-    }
-  }
-
-  impl Captured {
-    fn text(&self) -> String {
-      String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-  }
 
   #[test]
   fn formats_and_filters_parse() {
@@ -204,7 +214,7 @@ mod tests {
 
   #[test]
   fn prefix_directives_select_the_crates_targets() {
-    let out = Captured::default();
+    let out = CapturedLog::default();
     let sub = subscriber("chat_headstart=info", LogFormat::Text, out.clone()).unwrap();
     tracing::subscriber::with_default(sub, || {
       tracing::info!(target: "chat_headstart_core::handover::turn", "seen");
@@ -222,7 +232,7 @@ mod tests {
   #[test]
   fn http_client_internals_stay_quiet_unless_named() {
     let emit = |filter: &str| {
-      let out = Captured::default();
+      let out = CapturedLog::default();
       let sub = subscriber(filter, LogFormat::Text, out.clone()).unwrap();
       tracing::subscriber::with_default(sub, || {
         tracing::debug!(target: "h2::codec", "frame");
@@ -244,7 +254,7 @@ mod tests {
 
   #[test]
   fn json_lines_carry_the_span_fields() {
-    let out = Captured::default();
+    let out = CapturedLog::default();
     let sub = subscriber("trace", LogFormat::Json, out.clone()).unwrap();
     tracing::subscriber::with_default(sub, || {
       let span = tracing::info_span!("turn", chat_id = "c1");

@@ -1,35 +1,16 @@
-//! Identifiers, tokens and clocks in the shapes the real services use.
+//! Tokens and clocks in the shapes the real services use. Random ids (`alnum`, `nanoid`) come
+//! from the core's one generator, [`chat_headstart_core::wire::ids`].
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
-use rand::Rng;
-
-const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const NANOID: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+use chat_headstart_core::wire::ids::{alnum, nanoid};
 
 pub fn now_ms() -> u64 {
   SystemTime::now()
     .duration_since(UNIX_EPOCH)
     .map(|d| d.as_millis() as u64)
     .unwrap_or(0)
-}
-
-fn random_from(alphabet: &[u8], len: usize) -> String {
-  let mut rng = rand::rng();
-  (0..len)
-    .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
-    .collect()
-}
-
-/// `[0-9A-Za-z]{len}` — the AI SDK's `generateId()` shape (16 chars).
-pub fn alnum(len: usize) -> String {
-  random_from(ALNUM, len)
-}
-
-/// `nanoid(len)`: `[A-Za-z0-9_-]{len}` (envelope ids are 7 chars, part ids 21).
-pub fn nanoid(len: usize) -> String {
-  random_from(NANOID, len)
 }
 
 /// Session-scoped public access token. Shaped like the real JWT (header.payload.signature,
@@ -97,9 +78,7 @@ mod tests {
   }
 
   #[test]
-  fn id_shapes() {
-    assert_eq!(alnum(16).len(), 16);
-    assert!(nanoid(21).bytes().all(|b| NANOID.contains(&b)));
+  fn token_shape() {
     let token = public_access_token("chat-1", "run_1");
     assert_eq!(token.split('.').count(), 3);
   }

@@ -4,8 +4,8 @@
 //! Data path: [`api`] (Trigger routes) and [`s2`] (S2 routes: S2S framing, protobuf, JSON)
 //! both work on [`store`] (S2-semantics streams); streaming reads go through [`follow`] and
 //! are rendered by [`sse`] or S2S frames; [`agent`] plays the `chat.agent` run; [`faults`]
-//! injects failures and latency; [`log`] records every request; [`plane`] owns the runtime,
-//! the listeners and shutdown.
+//! injects failures and latency; [`log`] records every request; [`state`] is what they all
+//! share; [`plane`] owns the runtime, the listeners and shutdown.
 
 // Route helpers return a ready error response as `Err`; it is moved straight out, so boxing it
 // would only add an allocation on the error path.
@@ -22,7 +22,9 @@ pub mod plane;
 pub mod s2;
 pub mod sessions;
 pub mod sse;
+pub mod state;
 pub mod store;
 pub mod tls;
 
-pub use plane::{Plane, PlaneOptions, PlaneState};
+pub use plane::{Plane, PlaneOptions};
+pub use state::PlaneState;

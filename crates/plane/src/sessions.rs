@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use crate::ids::{alnum, iso8601, now_ms, public_access_token};
+use crate::ids::{iso8601, now_ms, public_access_token};
+use chat_headstart_core::wire::ids::alnum;
 
 pub struct Session {
   pub id: String,

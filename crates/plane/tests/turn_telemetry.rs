@@ -5,7 +5,7 @@
 
 use chat_headstart_core::handover::report::{Decision, HandoverReport, Outcome, TurnReport};
 use chat_headstart_core::handover::turn::{Step1End, Turn, TurnOptions, TurnParams, TurnSink};
-use chat_headstart_core::logging::{subscriber, LogFormat};
+use chat_headstart_core::logging::{subscriber, CapturedLog, LogFormat};
 use chat_headstart_core::session::api::{ApiError, CreatedSession};
 use chat_headstart_core::session::http::s2_client;
 use chat_headstart_core::session::{ApiConfig, TriggerApi};
@@ -14,32 +14,9 @@ use chat_headstart_core::wire::{
   SessionPayload,
 };
 use chat_headstart_plane::{Plane, PlaneOptions};
-use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tracing_subscriber::fmt::MakeWriter;
-
-/// Everything the subscriber writes, kept in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-  fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-    self.0.lock().unwrap().extend_from_slice(buf);
-    Ok(buf.len())
-  }
-  fn flush(&mut self) -> io::Result<()> {
-    Ok(())
-  }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-  type Writer = Captured;
-  fn make_writer(&'a self) -> Captured {
-    self.clone()
-  }
-}
 
 enum Seen {
   Session(Result<CreatedSession, ApiError>),
@@ -84,7 +61,7 @@ fn a_turn_logs_its_phases_and_reports_them_without_secrets() {
     None,
   )
   .unwrap();
-  let out = Captured::default();
+  let out = CapturedLog::default();
   // A current-thread runtime: the turn's tasks run on this thread, where the capturing
   // subscriber is the default (the plane's threads are not captured).
   let _guard =
@@ -97,7 +74,7 @@ fn a_turn_logs_its_phases_and_reports_them_without_secrets() {
   plane.shutdown();
   check(&report, &handover);
 
-  let log = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+  let log = out.text();
   check_log(&log);
   for secret in [SECRET, plane.state.s2_token.as_str(), token.as_str()] {
     assert!(!log.contains(secret), "{secret} in the log");

@@ -7,7 +7,7 @@
 
 use super::config::{ApiConfig, TRIGGER_API_VERSION, TRIGGER_SDK_VERSION};
 use super::http::{api_client, ApiClient};
-use super::retry::{api_retry_for_network_error, api_retry_for_status, ApiRetry};
+use super::retry::{self, api_retry_for_network_error, api_retry_for_status, Retry};
 use crate::logging::ms_since;
 use crate::wire::ids::uuid_v4;
 use bytes::Bytes;
@@ -160,6 +160,89 @@ pub struct RawResponse {
   pub body: Bytes,
 }
 
+/// One logical call's attempts: the same request (and idempotency key) each time.
+struct Attempt<'c> {
+  api: &'c TriggerApi,
+  method: Method,
+  url: String,
+  idempotency_key: String,
+  extra: &'c [(&'static str, String)],
+  body: Option<Bytes>,
+  report: &'c mut CallReport,
+}
+
+impl Attempt<'_> {
+  /// Attempt `number`: a 2xx response, or how it failed.
+  async fn send(&mut self, number: u32) -> Result<RawResponse, Failed> {
+    self.report.attempts = number;
+    let req = self.request().map_err(Failed::Invalid)?;
+    let exchanged = self.exchange(req).await;
+    self.report.status = exchanged.as_ref().ok().map(|r| r.status.as_u16());
+    match exchanged {
+      Ok(resp) if resp.status.is_success() => Ok(resp),
+      Ok(resp) => Err(Failed::Status(resp)),
+      Err(()) => Err(Failed::Network),
+    }
+  }
+
+  /// One attempt's request: the common headers, the call's idempotency key and `extra`.
+  fn request(&self) -> Result<Request<Full<Bytes>>, ApiError> {
+    let mut req = Request::builder()
+      .method(self.method.clone())
+      .uri(&self.url);
+    let headers = req.headers_mut().expect("fresh builder");
+    *headers = self.api.common_headers();
+    headers.insert(
+      "x-trigger-request-idempotency-key",
+      HeaderValue::from_str(&self.idempotency_key).expect("uuid is a valid header"),
+    );
+    for (k, v) in self.extra {
+      if let Ok(v) = HeaderValue::from_str(v) {
+        headers.insert(*k, v);
+      }
+    }
+    let body_bytes = self.body.clone().unwrap_or_default();
+    headers.insert("content-length", HeaderValue::from(body_bytes.len()));
+    req.body(Full::new(body_bytes)).map_err(|e| ApiError {
+      status: None,
+      message: format!("invalid request: {e}"),
+      code: None,
+    })
+  }
+
+  /// Sends one request and reads the whole response; `Err` when either fails on the network.
+  async fn exchange(&self, req: Request<Full<Bytes>>) -> Result<RawResponse, ()> {
+    let resp = self.api.client.request(req).await.map_err(|_| ())?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let collected = resp.into_body().collect().await.map_err(|_| ())?;
+    Ok(RawResponse {
+      status,
+      headers,
+      body: collected.to_bytes(),
+    })
+  }
+}
+
+/// How one attempt of a call failed, for the retry decision.
+enum Failed {
+  /// A non-2xx response.
+  Status(RawResponse),
+  /// No (complete) response.
+  Network,
+  /// The request could not be built; never retried.
+  Invalid(ApiError),
+}
+
+impl Failed {
+  fn status(&self) -> Option<u16> {
+    match self {
+      Failed::Status(resp) => Some(resp.status.as_u16()),
+      Failed::Network | Failed::Invalid(_) => None,
+    }
+  }
+}
+
 impl TriggerApi {
   pub fn new(config: ApiConfig) -> Result<Arc<Self>, String> {
     let client = api_client(config.extra_ca_pem.as_deref())?;
@@ -275,74 +358,43 @@ impl TriggerApi {
     extra: &[(&'static str, String)],
     report: &mut CallReport,
   ) -> Result<RawResponse, ApiError> {
-    let idempotency_key = uuid_v4();
-    let url = self.url(path);
-    let mut attempt = 0u32;
-    loop {
-      attempt += 1;
-      report.attempts = attempt;
-      let mut req = Request::builder().method(method.clone()).uri(&url);
-      let headers = req.headers_mut().expect("fresh builder");
-      *headers = self.common_headers();
-      headers.insert(
-        "x-trigger-request-idempotency-key",
-        HeaderValue::from_str(&idempotency_key).expect("uuid is a valid header"),
-      );
-      for (k, v) in extra {
-        if let Ok(v) = HeaderValue::from_str(v) {
-          headers.insert(*k, v);
-        }
-      }
-      let body_bytes = body.clone().unwrap_or_default();
-      headers.insert("content-length", HeaderValue::from(body_bytes.len()));
-      let req = req.body(Full::new(body_bytes)).map_err(|e| ApiError {
-        status: None,
-        message: format!("invalid request: {e}"),
-        code: None,
-      })?;
-      let outcome = match self.client.request(req).await {
-        Ok(resp) => {
-          let status = resp.status();
-          let headers = resp.headers().clone();
-          match resp.into_body().collect().await {
-            Ok(collected) => Ok(RawResponse {
-              status,
-              headers,
-              body: collected.to_bytes(),
-            }),
-            Err(_) => Err(()),
+    let mut call = Attempt {
+      api: self,
+      method,
+      url: self.url(path),
+      idempotency_key: uuid_v4(),
+      extra,
+      body,
+      report,
+    };
+    let outcome = retry::run(
+      &mut call,
+      |call, number| Box::pin(call.send(number)),
+      |failed, attempt| {
+        let decision = match failed {
+          Failed::Status(resp) => {
+            api_retry_for_status(resp.status.as_u16(), &resp.headers, attempt)
           }
+          Failed::Network => api_retry_for_network_error(attempt),
+          Failed::Invalid(_) => Retry::GiveUp,
+        };
+        if let Retry::After(delay) = decision {
+          tracing::debug!(
+            attempt,
+            status = failed.status(),
+            retry_in_ms = delay.as_millis() as u64,
+            "attempt failed, retrying"
+          );
         }
-        Err(_) => Err(()),
-      };
-      report.status = outcome.as_ref().ok().map(|r| r.status.as_u16());
-      let retry = match outcome {
-        Ok(resp) if resp.status.is_success() => return Ok(resp),
-        Ok(resp) => {
-          let decision = api_retry_for_status(resp.status.as_u16(), &resp.headers, attempt);
-          if decision == ApiRetry::GiveUp {
-            return Err(ApiError::from_response(resp.status.as_u16(), &resp.body));
-          }
-          decision
-        }
-        Err(()) => {
-          let decision = api_retry_for_network_error(attempt);
-          if decision == ApiRetry::GiveUp {
-            return Err(ApiError::connection());
-          }
-          decision
-        }
-      };
-      if let ApiRetry::After(delay) = retry {
-        tracing::debug!(
-          attempt,
-          status = report.status,
-          retry_in_ms = delay.as_millis() as u64,
-          "attempt failed, retrying"
-        );
-        tokio::time::sleep(delay).await;
-      }
-    }
+        decision
+      },
+    )
+    .await;
+    outcome.map_err(|failed| match failed {
+      Failed::Status(resp) => ApiError::from_response(resp.status.as_u16(), &resp.body),
+      Failed::Network => ApiError::connection(),
+      Failed::Invalid(e) => e,
+    })
   }
 
   /// `POST /api/v1/sessions` with a pre-built body (§2.3).

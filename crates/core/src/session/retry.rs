@@ -1,9 +1,12 @@
 //! Retry schedules of the reference clients, as pure functions so they can be unit-tested
 //! without a clock: the Trigger API client (`zodfetch`, protocol.md §2.2), the S2 append
-//! session (§3.6) and the `session.out` SSE subscription (§5.5).
+//! session (§3.6) and the `session.out` SSE subscription (§5.5); and [`run`], the one loop that
+//! the API client and the S2 writer drive their attempts with.
 
 use http::HeaderMap;
 use rand::Rng;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// zodfetch: 5 attempts in total.
@@ -16,25 +19,25 @@ pub fn api_backoff(failed_attempt: u32) -> Duration {
   Duration::from_millis(ms.min(30_000.0).round() as u64)
 }
 
-/// What to do after attempt `failed_attempt` of an API call failed.
+/// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiRetry {
+pub enum Retry {
   After(Duration),
   GiveUp,
 }
 
 /// Decision for a non-2xx response (protocol.md §2.2, in the reference's order).
-pub fn api_retry_for_status(status: u16, headers: &HeaderMap, failed_attempt: u32) -> ApiRetry {
+pub fn api_retry_for_status(status: u16, headers: &HeaderMap, failed_attempt: u32) -> Retry {
   if failed_attempt >= API_MAX_ATTEMPTS {
-    return ApiRetry::GiveUp;
+    return Retry::GiveUp;
   }
   match headers.get("x-should-retry").and_then(|v| v.to_str().ok()) {
-    Some("true") => return ApiRetry::After(api_backoff(failed_attempt)),
-    Some("false") => return ApiRetry::GiveUp,
+    Some("true") => return Retry::After(api_backoff(failed_attempt)),
+    Some("false") => return Retry::GiveUp,
     _ => {}
   }
   if status == 408 || status == 409 || status >= 500 {
-    return ApiRetry::After(api_backoff(failed_attempt));
+    return Retry::After(api_backoff(failed_attempt));
   }
   if status == 429 {
     let reset = headers
@@ -48,20 +51,46 @@ pub fn api_retry_for_status(status: u16, headers: &HeaderMap, failed_attempt: u3
         .as_millis() as u64;
       let jitter = rand::rng().random_range(0..1000u64);
       if reset_ms + jitter > now {
-        return ApiRetry::After(Duration::from_millis(reset_ms + jitter - now));
+        return Retry::After(Duration::from_millis(reset_ms + jitter - now));
       }
     }
-    return ApiRetry::After(api_backoff(failed_attempt));
+    return Retry::After(api_backoff(failed_attempt));
   }
-  ApiRetry::GiveUp
+  Retry::GiveUp
+}
+
+/// One attempt's future; it may borrow the state [`run`] lends it. Boxed so that the loop's own
+/// future is `Send` for any attempt (a borrowing async closure cannot promise that today).
+pub type AttemptFuture<'a, T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'a>>;
+
+/// Runs `attempt` (with `state` and its 1-based number) until it succeeds or `decide`, shown each
+/// failure and the number of the attempt that failed, gives up; sleeps the decided delay between
+/// attempts. Returns the success or the failure given up on.
+pub async fn run<S, T, E>(
+  state: &mut S,
+  mut attempt: impl for<'a> FnMut(&'a mut S, u32) -> AttemptFuture<'a, T, E>,
+  mut decide: impl FnMut(&E, u32) -> Retry,
+) -> Result<T, E> {
+  let mut number = 1u32;
+  loop {
+    let failure = match attempt(state, number).await {
+      Ok(value) => return Ok(value),
+      Err(failure) => failure,
+    };
+    match decide(&failure, number) {
+      Retry::GiveUp => return Err(failure),
+      Retry::After(delay) => tokio::time::sleep(delay).await,
+    }
+    number += 1;
+  }
 }
 
 /// Network errors retry on the same schedule.
-pub fn api_retry_for_network_error(failed_attempt: u32) -> ApiRetry {
+pub fn api_retry_for_network_error(failed_attempt: u32) -> Retry {
   if failed_attempt >= API_MAX_ATTEMPTS {
-    ApiRetry::GiveUp
+    Retry::GiveUp
   } else {
-    ApiRetry::After(api_backoff(failed_attempt))
+    Retry::After(api_backoff(failed_attempt))
   }
 }
 
@@ -116,31 +145,31 @@ mod tests {
     let none = HeaderMap::new();
     assert_eq!(
       api_retry_for_status(500, &none, 1),
-      ApiRetry::After(Duration::from_millis(1000))
+      Retry::After(Duration::from_millis(1000))
     );
     assert_eq!(
       api_retry_for_status(409, &none, 2),
-      ApiRetry::After(Duration::from_millis(1600))
+      Retry::After(Duration::from_millis(1600))
     );
     assert_eq!(
       api_retry_for_status(408, &none, 3),
-      ApiRetry::After(Duration::from_millis(2560))
+      Retry::After(Duration::from_millis(2560))
     );
-    assert_eq!(api_retry_for_status(503, &none, 5), ApiRetry::GiveUp);
+    assert_eq!(api_retry_for_status(503, &none, 5), Retry::GiveUp);
     for s in [400, 401, 403, 404, 413, 422] {
-      assert_eq!(api_retry_for_status(s, &none, 1), ApiRetry::GiveUp, "{s}");
+      assert_eq!(api_retry_for_status(s, &none, 1), Retry::GiveUp, "{s}");
     }
     assert_eq!(
       api_retry_for_status(503, &headers(&[("x-should-retry", "false")]), 1),
-      ApiRetry::GiveUp
+      Retry::GiveUp
     );
     assert_eq!(
       api_retry_for_status(422, &headers(&[("x-should-retry", "true")]), 1),
-      ApiRetry::After(Duration::from_millis(1000))
+      Retry::After(Duration::from_millis(1000))
     );
     assert_eq!(
       api_retry_for_status(429, &none, 1),
-      ApiRetry::After(Duration::from_millis(1000))
+      Retry::After(Duration::from_millis(1000))
     );
     let soon = SystemTime::now()
       .duration_since(UNIX_EPOCH)
@@ -152,7 +181,7 @@ mod tests {
       &headers(&[("x-ratelimit-reset", &soon.to_string())]),
       1,
     ) {
-      ApiRetry::After(d) => assert!(
+      Retry::After(d) => assert!(
         d >= Duration::from_millis(2900) && d <= Duration::from_millis(4100),
         "{d:?}"
       ),
@@ -160,9 +189,59 @@ mod tests {
     }
     assert_eq!(
       api_retry_for_network_error(4),
-      ApiRetry::After(Duration::from_millis(4096))
+      Retry::After(Duration::from_millis(4096))
     );
-    assert_eq!(api_retry_for_network_error(5), ApiRetry::GiveUp);
+    assert_eq!(api_retry_for_network_error(5), Retry::GiveUp);
+  }
+
+  #[tokio::test(start_paused = true)]
+  async fn run_retries_with_the_decided_delays_until_success() {
+    let started = tokio::time::Instant::now();
+    let mut seen = Vec::new();
+    let result: Result<&str, u32> = run(
+      &mut seen,
+      |seen, n| {
+        Box::pin(async move {
+          seen.push((n, started.elapsed().as_millis()));
+          if n < 3 {
+            Err(n * 10)
+          } else {
+            Ok("done")
+          }
+        })
+      },
+      |failure, n| {
+        assert_eq!(*failure, n * 10);
+        Retry::After(Duration::from_millis(100 * u64::from(n)))
+      },
+    )
+    .await;
+    assert_eq!(result, Ok("done"));
+    assert_eq!(seen, [(1, 0), (2, 100), (3, 300)]);
+  }
+
+  #[tokio::test(start_paused = true)]
+  async fn run_returns_the_failure_it_gives_up_on() {
+    let mut calls = 0;
+    let result: Result<(), u32> = run(
+      &mut calls,
+      |calls, n| {
+        Box::pin(async move {
+          *calls += 1;
+          Err(n)
+        })
+      },
+      |_, n| {
+        if n < 4 {
+          Retry::After(Duration::from_millis(1))
+        } else {
+          Retry::GiveUp
+        }
+      },
+    )
+    .await;
+    assert_eq!(result, Err(4));
+    assert_eq!(calls, 4);
   }
 
   #[test]

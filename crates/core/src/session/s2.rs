@@ -5,7 +5,7 @@
 
 use super::api::{encode_uri_component, S2Credentials};
 use super::http::{ChannelBody, S2Client};
-use super::retry::{s2_backoff, s2_status_is_retryable, S2_MAX_ATTEMPTS};
+use super::retry::{self, s2_backoff, s2_status_is_retryable, Retry, S2_MAX_ATTEMPTS};
 use super::s2_frame::{self, decode_terminal, FrameDecoder, TerminalError};
 pub use super::s2_proto::{AppendAck, AppendInput, AppendRecord, Header, StreamPosition};
 use crate::logging::ms_since;
@@ -404,7 +404,7 @@ pub async fn run_writer(
 async fn write(
   client: S2Client,
   creds: S2Credentials,
-  mut input: mpsc::UnboundedReceiver<WriterInput>,
+  input: mpsc::UnboundedReceiver<WriterInput>,
   opts: WriterOptions,
   source_done_at: &mut Option<Instant>,
 ) -> WriterOutcome {
@@ -416,34 +416,136 @@ async fn write(
       return outcome;
     }
   };
-  let mut pending: VecDeque<Bytes> = VecDeque::new();
-  // Sent, not yet acked (FIFO, matched to acks in order).
-  let mut inflight: VecDeque<Vec<Bytes>> = VecDeque::new();
-  let mut source_done = false;
+  let mut run = WriterRun {
+    to: SessionTarget {
+      client: &client,
+      target: &target,
+      token: &creds.access_token,
+    },
+    opts: &opts,
+    tee: Tee {
+      input,
+      pending: VecDeque::new(),
+      inflight: VecDeque::new(),
+      source_done: false,
+      last_end: None,
+    },
+    outcome: &mut outcome,
+    source_done_at,
+  };
+  let ended = retry::run(
+    &mut run,
+    |run, attempt| {
+      run.outcome.stats.retries = attempt - 1;
+      Box::pin(append_session(run))
+    },
+    |stop, attempt| match stop {
+      Stop::Broken(err) if err.retryable() && attempt < opts.max_attempts => {
+        let delay = s2_backoff(attempt - 1);
+        tracing::debug!(
+          attempt,
+          status = err.status,
+          code = err.code.as_deref(),
+          error = %err.message,
+          retry_in_ms = delay.as_millis() as u64,
+          "append session failed, retrying"
+        );
+        Retry::After(delay)
+      }
+      _ => Retry::GiveUp,
+    },
+  )
+  .await;
+  match ended {
+    Ok(()) => {}
+    Err(Stop::Fatal(err)) => outcome.error = Some(err),
+    Err(Stop::Broken(err)) => {
+      let message = if err.retryable() {
+        format!(
+          "Max attempts ({}) exhausted: {}",
+          opts.max_attempts, err.message
+        )
+      } else {
+        err.message.clone()
+      };
+      outcome.error = Some(WriterError::new(err.status, err.code, message));
+    }
+  }
+  outcome
+}
+
+/// The tee's records on their way to S2, kept across append sessions.
+struct Tee {
+  input: mpsc::UnboundedReceiver<WriterInput>,
+  pending: VecDeque<Bytes>,
+  /// Sent, not yet acked (FIFO, matched to acks in order).
+  inflight: VecDeque<Vec<Bytes>>,
+  source_done: bool,
+  last_end: Option<u64>,
+}
+
+/// What the append sessions of one writer share and update.
+struct WriterRun<'o> {
+  to: SessionTarget<'o>,
+  opts: &'o WriterOptions,
+  tee: Tee,
+  outcome: &'o mut WriterOutcome,
+  source_done_at: &'o mut Option<Instant>,
+}
+
+/// Where an append session goes.
+#[derive(Clone, Copy)]
+struct SessionTarget<'a> {
+  client: &'a S2Client,
+  target: &'a S2Target,
+  token: &'a str,
+}
+
+/// Why an append session ended without finishing the tee.
+enum Stop {
+  /// Retryable when [`WriterError::retryable`] says so (and attempts remain).
+  Broken(WriterError),
+  /// Never retried: the source failed, the session could not be opened, or an ack broke the
+  /// protocol.
+  Fatal(WriterError),
+}
+
+/// One append session (one attempt): re-submits whatever a broken predecessor left un-acked, then
+/// sends batches and matches acks until the source is done and everything is acked (`Ok`).
+async fn append_session(run: &mut WriterRun<'_>) -> Result<(), Stop> {
+  let WriterRun {
+    to,
+    opts,
+    tee,
+    outcome,
+    source_done_at,
+  } = run;
+  let to = *to;
+  let open = || AppendSession::open(to.client, to.target, to.token).map_err(Stop::Fatal);
   let mut session: Option<AppendSession> = None;
-  let mut attempts = 1u32;
-  let mut last_end: Option<u64> = None;
   // When the batch now in flight left (at most one is: the next waits for its ack).
   let mut sent_at = Instant::now();
+  if !tee.inflight.is_empty() {
+    // Recovery: a new HTTP/2 stream re-submits every un-acked batch (at-least-once).
+    let s = open()?;
+    for batch in &tee.inflight {
+      let _ = s.frames.send(batch_frame(batch));
+    }
+    session = Some(s);
+  }
 
   loop {
-    // Improvement 2: no linger — with nothing in flight, whatever is pending leaves now.
-    if inflight.is_empty() && !pending.is_empty() {
+    // No linger: with nothing in flight, whatever is pending leaves now.
+    if tee.inflight.is_empty() && !tee.pending.is_empty() {
       if session.is_none() {
-        match AppendSession::open(&client, &target, &creds.access_token) {
-          Ok(s) => session = Some(s),
-          Err(e) => {
-            outcome.error = Some(e);
-            return outcome;
-          }
-        }
+        session = Some(open()?);
       }
-      let batch = take_batch(&mut pending);
+      let batch = take_batch(&mut tee.pending);
       let frame = batch_frame(&batch);
       outcome.stats.batches += 1;
       tracing::trace!(records = batch.len(), "append batch sent");
       sent_at = Instant::now();
-      inflight.push_back(batch);
+      tee.inflight.push_back(batch);
       if session
         .as_ref()
         .is_some_and(|s| s.frames.send(frame).is_err())
@@ -451,28 +553,25 @@ async fn write(
         // The session task ended; its error is waiting in `acks`.
       }
     }
-    if source_done && pending.is_empty() && inflight.is_empty() {
+    if tee.source_done && tee.pending.is_empty() && tee.inflight.is_empty() {
       // Clean close: END_STREAM on our side, no terminal frame.
       drop(session.take());
-      return outcome;
+      return Ok(());
     }
 
     let failure: Option<WriterError> = tokio::select! {
-      rec = input.recv(), if !source_done => {
+      rec = tee.input.recv(), if !tee.source_done => {
         match rec {
           Some(WriterInput::Record(b)) => {
             outcome.stats.records += 1;
             outcome.stats.bytes += b.len() as u64;
-            pending.push_back(b);
+            tee.pending.push_back(b);
             None
           }
-          Some(WriterInput::Fail(msg)) => {
-            outcome.error = Some(WriterError::new(None, None, msg));
-            return outcome;
-          }
+          Some(WriterInput::Fail(msg)) => return Err(Stop::Fatal(WriterError::new(None, None, msg))),
           None => {
-            source_done = true;
-            *source_done_at = Some(Instant::now());
+            tee.source_done = true;
+            **source_done_at = Some(Instant::now());
             None
           }
         }
@@ -482,30 +581,27 @@ async fn write(
           Some(s) => tokio::time::timeout(opts.ack_timeout, s.acks.recv()).await,
           None => std::future::pending().await,
         }
-      }, if !inflight.is_empty() => {
+      }, if !tee.inflight.is_empty() => {
         match ack {
           Err(_) => Some(WriterError::new(Some(408), None, "S2 ack timeout")),
           Ok(None) => Some(WriterError::new(Some(502), None, "Stream closed with pending acks")),
           Ok(Some(Err(e))) => Some(e),
           Ok(Some(Ok(ServerFrame::Terminal(t)))) => Some(WriterError::new(Some(t.status), t.code, t.message)),
           Ok(Some(Ok(ServerFrame::Ack(ack)))) => {
-            let batch_len = inflight.front().map(|b| b.len() as u64).unwrap_or(0);
+            let batch_len = tee.inflight.front().map(|b| b.len() as u64).unwrap_or(0);
             match (ack.start, ack.end, ack.tail) {
               (Some(start), Some(end), Some(_)) if end.seq_num >= start.seq_num
                 && end.seq_num - start.seq_num == batch_len
-                && last_end.is_none_or(|prev| end.seq_num > prev) => {
-                inflight.pop_front();
-                last_end = Some(end.seq_num);
+                && tee.last_end.is_none_or(|prev| end.seq_num > prev) => {
+                tee.inflight.pop_front();
+                tee.last_end = Some(end.seq_num);
                 outcome.last_acked_seq = end.seq_num.checked_sub(1);
                 let ack_ms = ms_since(sent_at);
                 outcome.stats.max_ack_ms = outcome.stats.max_ack_ms.max(ack_ms);
                 tracing::trace!(ack_ms, last_acked_seq = outcome.last_acked_seq, "append acked");
                 None
               }
-              _ => {
-                outcome.error = Some(WriterError::new(None, None, "S2 append session invariant violation"));
-                return outcome;
-              }
+              _ => return Err(Stop::Fatal(WriterError::new(None, None, "S2 append session invariant violation"))),
             }
           }
         }
@@ -513,45 +609,9 @@ async fn write(
     };
 
     if let Some(err) = failure {
+      // Dropping the session resets its HTTP/2 stream before any retry.
       drop(session.take());
-      if !err.retryable() || attempts >= opts.max_attempts {
-        let message = if err.retryable() {
-          format!(
-            "Max attempts ({}) exhausted: {}",
-            opts.max_attempts, err.message
-          )
-        } else {
-          err.message.clone()
-        };
-        outcome.error = Some(WriterError::new(err.status, err.code, message));
-        return outcome;
-      }
-      let delay = s2_backoff(attempts - 1);
-      tracing::debug!(
-        attempt = attempts,
-        status = err.status,
-        code = err.code.as_deref(),
-        error = %err.message,
-        retry_in_ms = delay.as_millis() as u64,
-        "append session failed, retrying"
-      );
-      tokio::time::sleep(delay).await;
-      attempts += 1;
-      outcome.stats.retries += 1;
-      // Recovery: a new HTTP/2 stream re-submits every un-acked batch (at-least-once).
-      match AppendSession::open(&client, &target, &creds.access_token) {
-        Ok(s) => {
-          for batch in &inflight {
-            let _ = s.frames.send(batch_frame(batch));
-          }
-          sent_at = Instant::now();
-          session = Some(s);
-        }
-        Err(e) => {
-          outcome.error = Some(e);
-          return outcome;
-        }
-      }
+      return Err(Stop::Broken(err));
     }
   }
 }

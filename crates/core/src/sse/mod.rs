@@ -19,7 +19,7 @@
 //! ```
 
 pub mod encode;
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub mod fuzzing;
 mod parser;
 

@@ -8,9 +8,7 @@ use serde_json::Value;
 use super::create_session::{create_session_body, CreateSessionOptions, SessionPayload};
 use super::jsjson::write_js_value;
 use super::request::{parse_head_start_request, RequestLimits};
-use super::{
-  handover_body, in_append_metered_size, reshape_for_handover_resume, slim_submit_message_for_wire,
-};
+use super::{handover_body, in_append_metered_size, reshape_for_handover_resume};
 
 const CONTENT_TYPES: [Option<&str>; 4] = [
   None,
@@ -120,7 +118,7 @@ pub fn request_body(data: &[u8]) -> bool {
   }
 }
 
-/// Reshape, handover, slim and metered size on arbitrary bytes: errors allowed, panics not;
+/// Reshape, handover and metered size on arbitrary bytes: errors allowed, panics not;
 /// accepted input yields JSON (grammar-valid: lone surrogate escapes and deep nesting pass through).
 pub fn model_messages(data: &[u8]) {
   if let Ok(out) = reshape_for_handover_resume(data) {
@@ -129,9 +127,6 @@ pub fn model_messages(data: &[u8]) {
   }
   if let Ok(out) = handover_body(data, "m", false) {
     serde_json::from_slice::<&RawValue>(&out).expect("handover body is JSON");
-  }
-  if let Ok(out) = slim_submit_message_for_wire(data) {
-    serde_json::from_slice::<&RawValue>(&out).expect("slim output is JSON");
   }
   let size = in_append_metered_size(data, "id");
   assert!(size >= 8 + 19 + 2 + data.len() / 4);

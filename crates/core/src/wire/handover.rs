@@ -28,7 +28,7 @@ fn internal(message: impl Into<String>) -> WireError {
 }
 
 /// Whether raw JSON `raw` is the string `expected`.
-pub(crate) fn raw_is_str(raw: &RawValue, expected: &str) -> bool {
+fn raw_is_str(raw: &RawValue, expected: &str) -> bool {
   let text = raw.get();
   if text.len() == expected.len() + 2
     && text.starts_with('"')
@@ -42,22 +42,8 @@ pub(crate) fn raw_is_str(raw: &RawValue, expected: &str) -> bool {
     && serde_json::from_str::<String>(text).is_ok_and(|s| s == expected)
 }
 
-/// The decoded string value of raw JSON, if it is a string.
-pub(crate) fn raw_str(raw: &RawValue) -> Option<std::borrow::Cow<'_, str>> {
-  let text = raw.get();
-  if !text.starts_with('"') {
-    return None;
-  }
-  if !text.contains('\\') {
-    return Some(std::borrow::Cow::Borrowed(&text[1..text.len() - 1]));
-  }
-  serde_json::from_str::<String>(text)
-    .ok()
-    .map(std::borrow::Cow::Owned)
-}
-
 /// JavaScript truthiness of a raw JSON value.
-pub(crate) fn raw_truthy(raw: &RawValue) -> bool {
+fn raw_truthy(raw: &RawValue) -> bool {
   match raw.get().as_bytes().first() {
     Some(b'"') => raw.get().len() > 2,
     Some(b'n' | b'f') => false,

@@ -1,6 +1,7 @@
 //! Ids with the reference's shapes (protocol.md §14): `nanoid()` part ids (21 × `[A-Za-z0-9_-]`),
 //! `nanoid(7)` envelope ids, AI SDK `generateId()` message ids (16 × `[0-9A-Za-z]`), and UUID v4
-//! idempotency keys. Thread-local CSPRNG (`rand::rng()`); never per-token hot.
+//! idempotency keys. The one generator of the workspace: the local plane's ids and tokens come
+//! from here too. Thread-local CSPRNG (`rand::rng()`); never per-token hot.
 
 use rand::{Rng, RngCore};
 
@@ -28,30 +29,22 @@ pub fn envelope_id() -> String {
   nanoid(7)
 }
 
-/// AI SDK `generateId()`: 16 symbols of `[0-9A-Za-z]`, the turn's assistant message id.
-pub fn generate_message_id() -> String {
+/// `len` symbols of `[0-9A-Za-z]` (the shape of the AI SDK's `generateId()`).
+pub fn alnum(len: usize) -> String {
   let mut rng = rand::rng();
-  (0..16)
+  (0..len)
     .map(|_| ALPHANUMERIC[rng.random_range(0..ALPHANUMERIC.len())] as char)
     .collect()
 }
 
+/// AI SDK `generateId()`: 16 symbols of `[0-9A-Za-z]`, the turn's assistant message id.
+pub fn generate_message_id() -> String {
+  alnum(16)
+}
+
 /// A random (v4) UUID in lower-case hyphenated form, e.g. for `x-trigger-request-idempotency-key`.
 pub fn uuid_v4() -> String {
-  let mut bytes = [0u8; 16];
-  rand::rng().fill_bytes(&mut bytes);
-  bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
-  bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
-  const HEX: &[u8; 16] = b"0123456789abcdef";
-  let mut out = String::with_capacity(36);
-  for (i, b) in bytes.iter().enumerate() {
-    if matches!(i, 4 | 6 | 8 | 10) {
-      out.push('-');
-    }
-    out.push(HEX[(b >> 4) as usize] as char);
-    out.push(HEX[(b & 0xf) as usize] as char);
-  }
-  out
+  uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]

@@ -66,45 +66,7 @@ pub fn write_js_number(out: &mut Vec<u8>, value: f64) {
     out.extend_from_slice(b"null");
     return;
   }
-  if value == 0.0 {
-    out.push(b'0');
-    return;
-  }
-  if value < 0.0 {
-    out.push(b'-');
-  }
-  let magnitude = value.abs();
-  // Rust's `{:e}` yields the shortest digits that round-trip, e.g. "1.2345e3" or "5e-324".
-  let sci = format!("{magnitude:e}");
-  let (mantissa, exponent) = sci
-    .split_once('e')
-    .expect("LowerExp always has an exponent");
-  let exponent: i32 = exponent.parse().expect("LowerExp exponent is an integer");
-  let digits: Vec<u8> = mantissa.bytes().filter(|b| *b != b'.').collect();
-  let k = digits.len() as i32;
-  let n = exponent + 1; // position of the decimal point relative to the digits
-  if k <= n && n <= 21 {
-    out.extend_from_slice(&digits);
-    out.extend(std::iter::repeat_n(b'0', (n - k) as usize));
-  } else if 0 < n && n <= 21 {
-    out.extend_from_slice(&digits[..n as usize]);
-    out.push(b'.');
-    out.extend_from_slice(&digits[n as usize..]);
-  } else if -6 < n && n <= 0 {
-    out.extend_from_slice(b"0.");
-    out.extend(std::iter::repeat_n(b'0', (-n) as usize));
-    out.extend_from_slice(&digits);
-  } else {
-    out.push(digits[0]);
-    if k > 1 {
-      out.push(b'.');
-      out.extend_from_slice(&digits[1..]);
-    }
-    out.push(b'e');
-    let e = n - 1;
-    out.push(if e >= 0 { b'+' } else { b'-' });
-    out.extend_from_slice(e.unsigned_abs().to_string().as_bytes());
-  }
+  out.extend_from_slice(ryu_js::Buffer::new().format_finite(value).as_bytes());
 }
 
 fn write_serde_number(out: &mut Vec<u8>, number: &serde_json::Number) {
@@ -474,6 +436,29 @@ mod tests {
       (-2.5e25, "-2.5e+25"),
       (9007199254740993.0, "9007199254740992"),
       (f64::NAN, "null"),
+      (f64::INFINITY, "null"),
+      (f64::NEG_INFINITY, "null"),
+      (0.1 + 0.2, "0.30000000000000004"),
+      (-0.000001, "-0.000001"),
+      (-1e-7, "-1e-7"),
+      (1e-6 * 1.5, "0.0000015"),
+      (100.0, "100"),
+      // The largest double below 1e21 still prints in plain notation.
+      (
+        f64::from_bits(1e21f64.to_bits() - 1),
+        "999999999999999900000",
+      ),
+      (-1e21, "-1e+21"),
+      (1.23e-18, "1.23e-18"),
+      (-5e-324, "-5e-324"),
+      (2.2250738585072014e-308, "2.2250738585072014e-308"),
+      // Integers around 2^53: exact up to it, rounded to the nearest even double beyond.
+      (9007199254740991.0, "9007199254740991"),
+      (-9007199254740991.0, "-9007199254740991"),
+      (9007199254740992.0, "9007199254740992"),
+      (9007199254740994.0, "9007199254740994"),
+      (9007199254740995.0, "9007199254740996"),
+      (18014398509481984.0, "18014398509481984"),
     ];
     for (value, expected) in cases {
       assert_eq!(num(*value), *expected, "{value:e}");

@@ -1,6 +1,7 @@
 //! Wire formats of a head-start turn: the browser's request body (validated), the
 //! `POST /api/v1/sessions` body, the `session.in` handover records, the metered-size rule of
-//! `.in` appends, submit-message slimming, and id generation. Pure functions over bytes.
+//! `.in` appends, and id generation. Pure functions over bytes. (Submit-message slimming works on
+//! the caller's message objects, so it lives in `lib/wire.js`.)
 //!
 //! Byte-exactness: wherever the reference sends `JSON.stringify(value)`, these functions produce
 //! the same bytes (see [`jsjson`]). Inputs that came from `JSON.stringify` (model messages handed
@@ -14,9 +15,8 @@ pub mod ids;
 pub mod jsjson;
 pub mod metered;
 pub mod request;
-pub mod slim;
 
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub mod fuzzing;
 
 pub use create_session::{
@@ -26,7 +26,6 @@ pub use create_session::{
 pub use handover::{handover_body, reshape_for_handover_resume, HANDOVER_SKIP_BODY};
 pub use metered::{in_append_metered_size, S2_RECORD_LIMIT};
 pub use request::{parse_head_start_request, HeadStartRequest, RequestLimits};
-pub use slim::slim_submit_message_for_wire;
 
 /// A rejected input. `status` is the HTTP status the handler answers with; the body is
 /// [`WireError::json_body`] (`{"error": message}`).

@@ -9,31 +9,22 @@
 //!
 //! It writes to the same in-memory streams S2 clients use, with the same semantics.
 
-mod script;
+pub(crate) mod script;
 mod turn;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
 
-pub use script::{AgentScript, TurnPlan};
+pub use script::{AgentScript, HookFuture, TurnHook, TurnPlan};
 pub use turn::{handover_chunks, message_chunks, pending_tool_calls, ToolCall};
 
-use crate::ids::{alnum, nanoid};
-use crate::plane::PlaneState;
 use crate::sessions::Session;
+use crate::state::PlaneState;
 use crate::store::{headers_from, NewRecord, Record, Stream};
-
-pub type HookFuture = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
-
-/// A per-turn callback (the JS `agent.onTurn`): JSON input → JSON [`TurnPlan`].
-pub trait TurnHook: Send + Sync {
-  fn on_turn(&self, input: String) -> HookFuture;
-}
+use chat_headstart_core::wire::ids::{alnum, nanoid};
 
 const DEFAULT_IDLE_SECONDS: u64 = 60;
 

@@ -1,6 +1,9 @@
 //! What the scripted agent writes: knobs set per plane (and replaceable per test), and the
 //! per-turn plan a JS hook may return to override them.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -68,6 +71,13 @@ pub struct TurnPlan {
   pub chunks: Option<Vec<Value>>,
   pub silent: Option<bool>,
   pub finish_reason: Option<String>,
+}
+
+pub type HookFuture = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
+
+/// A per-turn callback (the JS `agent.onTurn`): JSON input → JSON [`TurnPlan`].
+pub trait TurnHook: Send + Sync {
+  fn on_turn(&self, input: String) -> HookFuture;
 }
 
 /// Text deltas from a `text` value (string → one delta, array → its strings).

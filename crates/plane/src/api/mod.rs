@@ -17,8 +17,8 @@ use hyper::body::Incoming;
 
 use crate::http::{api_error, empty, percent_decode, read_body, ReadBodyError, Resp};
 use crate::log::LogId;
-use crate::plane::PlaneState;
 use crate::sessions::Session;
+use crate::state::PlaneState;
 
 pub use sessions::validate_create_session;
 

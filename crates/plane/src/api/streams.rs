@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use super::{should_retry, Ctx, Principal};
 use crate::http::{api_error, json, set_header, Resp};
-use crate::ids::nanoid;
 use crate::sessions::Session;
 use crate::store::{NewRecord, MAX_RECORD_METERED_BYTES};
+use chat_headstart_core::wire::ids::nanoid;
 
 /// HTTP body pre-guard of `…/append` (before the precise metered check).
 pub const MAX_APPEND_BODY_BYTES: usize = 1024 * 1024;

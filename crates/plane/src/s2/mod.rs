@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 
 use crate::http::{header_str, percent_decode, s2_error, Resp};
 use crate::log::LogId;
-use crate::plane::PlaneState;
+use crate::state::PlaneState;
 
 pub(crate) struct S2Request {
   pub state: Arc<PlaneState>,
