@@ -234,3 +234,58 @@ test('agrees with eventsource-parser on randomly chunked streams', (t) => {
     )
   }
 })
+
+test('fed as strings, any stream gives exactly what its bytes give', (t) => {
+  // Strings take a JS path for plain `data:` blocks between native calls (lib/sse.js): every shape
+  // that path must hand back (ids, types, comments, retry, CR and CRLF, a BOM, blocks across
+  // chunks, lone surrogates, the buffer limit) against the same stream fed as bytes.
+  let seed = 777
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed % n
+  }
+  const pieces = ['a', 'é', '😀', ' ', ':', 'data:', '\u2028', '\0', 'x'.repeat(40)]
+  const lines = ['data: §', 'data:§', 'data', 'id: §', 'id', 'event: §', ': §', 'retry: 15', 'data:  §', '§']
+  for (let round = 0; round < 60; round++) {
+    let text = rand(8) === 0 ? '\ufeff' : ''
+    for (let e = 0; e < 25; e++) {
+      for (let l = 1 + rand(3); l > 0; l--) {
+        let value = ''
+        for (let k = rand(6); k > 0; k--) value += pieces[rand(pieces.length)]
+        const line = rand(3) === 0 ? lines[rand(lines.length)]! : 'data: §'
+        text += line.replace('§', value) + ['\n', '\n', '\r\n', '\r'][rand(4)]
+      }
+      text += ['\n', '\n', '\r\n', '\r'][rand(4)]
+    }
+    if (round % 10 === 9) text = text.replace('a', '\ud800') // a lone surrogate crosses as U+FFFD
+    const maxBufferSize = round % 5 === 4 ? 48 : undefined
+    const run = (feed: (parser: ReturnType<typeof createSseParser>, piece: string) => void) => {
+      const items: Item[] = []
+      const parser = createSseParser({
+        onEvent: (e) => items.push(e),
+        onRetry: (ms) => items.push({ retry: ms }),
+        onComment: (c) => items.push({ comment: c }),
+        maxBufferSize,
+      })
+      let error: unknown
+      let chunkSeed = round
+      try {
+        for (let i = 0; i < text.length; ) {
+          chunkSeed = (chunkSeed * 1103515245 + 12345) & 0x7fffffff
+          const size = 1 + (chunkSeed % 120)
+          feed(parser, text.slice(i, i + size))
+          i += size
+        }
+        parser.end()
+      } catch (err) {
+        error = (err as Error).message
+      }
+      return { items, error }
+    }
+    const asStrings = run((parser, piece) => parser.feed(piece))
+    const asBytes = run((parser, piece) => parser.feed(enc.encode(piece)))
+    const mixed = run((parser, piece) => parser.feed(piece.length % 3 === 0 ? enc.encode(piece) : piece))
+    t.deepEqual(asStrings, asBytes, `round ${round}`)
+    t.deepEqual(mixed, asBytes, `round ${round}, strings and bytes mixed`)
+  }
+})

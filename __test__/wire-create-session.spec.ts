@@ -8,8 +8,10 @@ import type { AddressInfo } from 'node:net'
 import { chat } from '@trigger.dev/sdk/chat-server'
 import { chat as agentChat } from '@trigger.dev/sdk/ai'
 
-import { privateModule } from './package.helpers.ts'
-const { native } = await privateModule<typeof import('../lib/native.js')>('lib/native.js')
+// `wireCreateSessionBody` is an export of the `testing` build only (src/binding/testing/wire.rs), so
+// this spec imports the repo's binding and is repo-only (scripts/prebuilt/specs.mjs): an installed
+// release has no such export.
+import { native } from '../lib/native.js'
 
 const SKEW_ENV = ['TRIGGER_EXTERNAL_DEPLOYMENT_ID', 'TRIGGER_AUTOMATIC_SKEW_VERSION_PROTECTION', 'GITHUB_SHA', 'VERCEL_GIT_COMMIT_SHA']
 for (const name of SKEW_ENV) delete process.env[name]

@@ -1,9 +1,21 @@
 // createSseParser: a WHATWG-conformant SSE parser for users who read event streams themselves.
-// The parsing is done by the Rust core (src/binding/sse.rs); each feed() is ONE native call that
-// returns every item of the chunk packed into one string, which unpack() slices apart here.
+// The parsing is done by the Rust core (src/binding/sse.rs): a chunk of bytes is ONE native call
+// that returns every item of the chunk in one string (two when some are not ASCII), which
+// deliver() slices apart here. A chunk given as a string crosses as its UTF-8 bytes, except the
+// plain `data:` blocks met between native calls, which feedText() dispatches itself (a slice of
+// the chunk costs less than a crossing and back).
 import { native } from './native.js'
 
-const SEMICOLON = 59
+/** Ends every record and field of a native batch (src/binding/sse.rs). */
+const END = '\r'
+const LF = 10
+/** The tag of a record that stands for the next record of the wide batch. */
+const WIDE = 85
+const SPACE = 32
+/** The native parser's default cap on a line or pending event (crates/core/src/sse/parser.rs). */
+const DEFAULT_MAX_BUFFER = 16 * 1024 * 1024
+/** The most UTF-16 units held back from a string chunk: longer blocks cross (each chunk would copy them). */
+const HELD_MAX = 8 * 1024
 const BUFFER_LIMIT_PREFIX = 'SSE buffer limit exceeded'
 
 /**
@@ -28,63 +40,178 @@ export function createSseParser(callbacks) {
     throw new TypeError('createSseParser(callbacks): maxBufferSize must be a positive integer (bytes)')
   }
   const parser = new native.NativeSseParser(maxBufferSize, onRetry !== undefined, onComment !== undefined)
+  const maxBuffer = maxBufferSize ?? DEFAULT_MAX_BUFFER
   let lastEventId = ''
 
-  /** Delivers the packed items of one feed (format: src/binding/sse.rs). */
-  function unpack(packed) {
-    const end = packed.length
-    let i = 0
-    while (i < end) {
-      const tag = packed.charCodeAt(i++)
-      let len = 0
-      let c
-      while ((c = packed.charCodeAt(i++)) !== SEMICOLON) len = len * 10 + (c - 48)
-      switch (tag) {
-        case 77: // M: message event, no own id
-          onEvent({ event: 'message', data: packed.slice(i, (i += len)), lastEventId })
-          break
-        case 109: // m: message event with its own id
-          onEvent({ event: 'message', data: packed.slice(i, (i += len)), id: lastEventId, lastEventId })
-          break
-        case 69: // E / e: typed event (type, then data)
-        case 101: {
-          const event = packed.slice(i, (i += len))
-          let dataLen = 0
-          while ((c = packed.charCodeAt(i++)) !== SEMICOLON) dataLen = dataLen * 10 + (c - 48)
-          const data = packed.slice(i, (i += dataLen))
-          onEvent(tag === 69 ? { event, data, lastEventId } : { event, data, id: lastEventId, lastEventId })
-          break
-        }
-        case 76: // L: the last event id changed
-          lastEventId = packed.slice(i, (i += len))
-          break
-        case 82: // R: retry; the digits were the "length"
-          onRetry(len)
-          break
-        case 67: // C: comment
-          onComment(packed.slice(i, (i += len)))
-          break
-        case 88: // X: the parser failed here (after delivering the items before it)
-          throw translateError(new Error(packed.slice(i, (i += len))))
-        default:
-          throw new Error(`chat-headstart: corrupt SSE batch from the native parser (tag ${tag})`)
+  /** Delivers what one native feed returned: a batch, or a batch and its wide records (format: src/binding/sse.rs). */
+  function deliver(batches) {
+    if (typeof batches === 'string') {
+      for (let i = 0; i < batches.length; ) i = deliverRecord(batches, i)
+      return
+    }
+    const [batch, wide] = batches
+    let w = 0
+    for (let i = 0; i < batch.length; ) {
+      if (batch.charCodeAt(i) === WIDE) {
+        w = deliverRecord(wide, w)
+        i += 2
+      } else {
+        i = deliverRecord(batch, i)
       }
     }
   }
 
+  /** Delivers the record at `i` of `batch`; returns where the next one starts. */
+  function deliverRecord(batch, i) {
+    const tag = batch.charCodeAt(i)
+    let end = batch.indexOf(END, i + 1)
+    if (end < 0) throw corruptBatch()
+    switch (tag) {
+      case 77: // M: message event, no own id
+        onEvent({ event: 'message', data: batch.slice(i + 1, end), lastEventId })
+        break
+      case 109: // m: message event with its own id
+        onEvent({ event: 'message', data: batch.slice(i + 1, end), id: lastEventId, lastEventId })
+        break
+      case 69: // E / e: typed event (type, then data)
+      case 101: {
+        const event = batch.slice(i + 1, end)
+        const dataEnd = batch.indexOf(END, end + 1)
+        if (dataEnd < 0) throw corruptBatch()
+        const data = batch.slice(end + 1, dataEnd)
+        end = dataEnd
+        onEvent(tag === 69 ? { event, data, lastEventId } : { event, data, id: lastEventId, lastEventId })
+        break
+      }
+      case 76: // L: the last event id changed
+        lastEventId = batch.slice(i + 1, end)
+        break
+      case 82: // R: retry, in decimal digits
+        onRetry(Number(batch.slice(i + 1, end)))
+        break
+      case 67: // C: comment
+        onComment(batch.slice(i + 1, end))
+        break
+      case 88: // X: the parser failed here (after delivering the items before it)
+        throw translateError(new Error(batch.slice(i + 1, end)))
+      default:
+        throw corruptBatch()
+    }
+    return end + 1
+  }
+
+  // Whether the native parser is between blocks: no partial line, block or CR pending, the BOM
+  // check done. True after it was fed input ending in LF LF (a blank line ended by LF, so the
+  // block is dispatched and no CR awaits its LF); unknown, so false, after anything else.
+  let between = false
+
+  /** One native call for the bytes of a chunk; delivers its items. */
+  function feedNative(bytes) {
+    between = false
+    let batches
+    try {
+      batches = parser.feed(bytes)
+    } catch (err) {
+      throw translateError(err)
+    }
+    const n = bytes.length
+    between = n >= 2 && bytes[n - 1] === LF && bytes[n - 2] === LF
+    if (batches.length !== 0) deliver(batches)
+  }
+
+  /** Parses `text` natively without delivering its items (see feedText). */
+  function skipNative(text) {
+    between = false
+    const bytes = utf8(text)
+    try {
+      parser.feed(bytes)
+    } catch {
+      return // the error is for the next feed to report
+    }
+    between = bytes.length >= 2 && bytes[bytes.length - 1] === LF && bytes[bytes.length - 2] === LF
+  }
+
+  /** `text` crosses as its UTF-8 bytes (TextEncoder's copy is cheaper than napi's string decoding). */
+  function feedNativeText(text) {
+    if (text.length === 0) return
+    feedNative(utf8(text))
+  }
+
+  // The start of a plain `data:` block that a string chunk ended in, held back (the native parser
+  // has not seen it: it is still between blocks) and put before the next chunk.
+  let held = ''
+
+  /** Hands the held text to the native parser (before input that must follow it). */
+  function flushHeld() {
+    if (held === '') return
+    const text = held
+    held = ''
+    feedNativeText(text)
+  }
+
+  /**
+   * Strings: the blocks that are one `data:` line and a blank line, met while the native parser
+   * is between blocks, are dispatched here without crossing (their data is a slice of the chunk),
+   * and the start of such a block that ends the chunk is held for the next one. Whatever else
+   * the chunk holds crosses, from the first block that is not of that shape (a CR, another
+   * field, a comment) to the end of the chunk.
+   */
+  function feedText(chunk) {
+    // A lone surrogate crosses as U+FFFD (its UTF-8 encoding); a slice would keep it.
+    if (!chunk.isWellFormed?.()) {
+      flushHeld()
+      return feedNativeText(chunk)
+    }
+    let i = 0
+    if (!between) {
+      // Let the native parser finish what it holds, up to the first blank line.
+      const blank = chunk.indexOf('\n\n')
+      if (blank < 0) return feedNativeText(chunk)
+      i = blank + 2
+      feedNativeText(chunk.slice(0, i))
+      if (!between) return feedNativeText(chunk.slice(i))
+    } else if (held !== '') {
+      chunk = held + chunk
+      held = ''
+    }
+    const length = chunk.length
+    let cr = chunk.indexOf('\r', i)
+    if (cr < 0) cr = length
+    while (i < length && isDataField(chunk, i)) {
+      let value = i + 5
+      if (chunk.charCodeAt(value) === SPACE) value++
+      const lf = chunk.indexOf('\n', value)
+      // The line must end in LF before any CR, be followed by a blank LF line, and fit the
+      // buffer limit whatever its UTF-8 length (at most 3 bytes per UTF-16 unit).
+      if (lf < 0 || lf > cr || chunk.charCodeAt(lf + 1) !== LF || (lf - i) * 3 + 1 > maxBuffer) break
+      i = lf + 2
+      try {
+        onEvent({ event: 'message', data: chunk.slice(value, lf), lastEventId })
+      } catch (err) {
+        // As when a callback throws while a native batch is delivered: the rest of the chunk is
+        // parsed (the stream stays in step) and its items are dropped.
+        if (i < length) skipNative(chunk.slice(i))
+        throw err
+      }
+    }
+    if (i === length) return
+    const rest = length - i
+    if (cr === length && rest <= HELD_MAX && rest * 3 + 1 <= maxBuffer && startsPlainBlock(chunk, i)) held = chunk.slice(i)
+    else feedNativeText(i === 0 ? chunk : chunk.slice(i))
+  }
+
   return {
     feed(chunk) {
-      let packed
-      try {
-        if (typeof chunk === 'string') packed = parser.feedString(chunk)
-        else if (chunk instanceof Uint8Array) packed = parser.feed(chunk)
-        else throw new TypeError('SseParser.feed(chunk): chunk must be a Uint8Array or a string')
-      } catch (err) {
-        throw translateError(err)
-      }
-      if (packed.length !== 0) unpack(packed)
+      if (typeof chunk === 'string') feedText(chunk)
+      else if (chunk instanceof Uint8Array) {
+        flushHeld()
+        feedNative(chunk)
+      } else throw new TypeError('SseParser.feed(chunk): chunk must be a Uint8Array or a string')
     },
     end() {
+      // A held block is unfinished: dropped at the end of the stream, as the native parser would.
+      held = ''
+      between = false
       try {
         parser.end()
       } catch (err) {
@@ -92,11 +219,43 @@ export function createSseParser(callbacks) {
       }
     },
     reset() {
+      held = ''
+      between = false
       parser.reset()
       lastEventId = ''
     },
   }
 }
+
+/** Whether a `data:` field name starts at `i` (character codes: cheaper than startsWith). */
+const isDataField = (text, i) =>
+  text.charCodeAt(i) === 100 &&
+  text.charCodeAt(i + 1) === 97 &&
+  text.charCodeAt(i + 2) === 116 &&
+  text.charCodeAt(i + 3) === 97 &&
+  text.charCodeAt(i + 4) === 58
+
+/** Whether `text` from `i` on (no CR in it) can be the start of a block of one `data:` line. */
+function startsPlainBlock(text, i) {
+  if (text.length - i < 5) return 'data:'.startsWith(text.slice(i))
+  if (!isDataField(text, i)) return false
+  const lf = text.indexOf('\n', i)
+  return lf < 0 || lf === text.length - 1
+}
+
+const encoder = new TextEncoder()
+/** Scratch space for encoding strings; chunks over 1 MiB get their own. */
+let scratch = new Uint8Array(16 * 1024)
+
+/** The UTF-8 bytes of `text`, in the shared scratch space (valid until the next call). */
+function utf8(text) {
+  const most = text.length * 3
+  if (most > 1024 * 1024) return encoder.encode(text)
+  if (most > scratch.length) scratch = new Uint8Array(Math.max(most, scratch.length * 2))
+  return scratch.subarray(0, encoder.encodeInto(text, scratch).written)
+}
+
+const corruptBatch = () => new Error('chat-headstart: corrupt SSE batch from the native parser')
 
 /** Native errors carry Node-API's generic code; give the buffer limit a stable one. */
 function translateError(err) {

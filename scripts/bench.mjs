@@ -1,5 +1,6 @@
-// `npm run bench [-- <name>…] [-- --flags]`: runs bench/<name>/index.mjs on Node >= 22 for each
-// name given (every folder under bench/ when none); other arguments are passed to each bench.
+// `npm run bench [-- <name>…] [-- --flags]`: builds the release addon with the `testing` feature,
+// then runs bench/<name>/index.mjs on Node >= 22 for each name given (every folder under bench/
+// when none); other arguments are passed to each bench.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -15,9 +16,22 @@ const all = existsSync(benchDir)
 const names = args.filter((a) => all.includes(a))
 const passThrough = args.filter((a) => !all.includes(a))
 let failed = false
+
+// The benches measure the release addon and reach exports only the `testing` cargo feature
+// compiles (src/binding/testing/): build that first (cargo's no-op when nothing changed).
+// `--no-build` runs against the addon already built.
+if (!passThrough.includes('--no-build')) {
+  const build = spawnSync(
+    node22(),
+    [path.join(root, 'node_modules/@napi-rs/cli/dist/cli.js'), 'build', '--platform', '--release', '--features', 'testing', '--js', 'binding.cjs', '--dts', 'binding.d.ts'],
+    { cwd: root, env: envWithNode22(), stdio: 'inherit' },
+  )
+  if (build.status !== 0) process.exit(1)
+}
+const benchArgs = passThrough.filter((a) => a !== '--no-build')
 for (const name of names.length ? names : all) {
   console.log(`\n=== bench/${name} ===`)
-  const r = spawnSync(node22(), [path.join(benchDir, name, 'index.mjs'), ...passThrough], {
+  const r = spawnSync(node22(), [path.join(benchDir, name, 'index.mjs'), ...benchArgs], {
     cwd: root,
     env: envWithNode22(),
     stdio: 'inherit',

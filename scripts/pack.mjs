@@ -59,13 +59,29 @@ function npmPack(dir, dist) {
   return { file: path.join(dist, info.filename), files: info.files.map((f) => f.path), size: info.size }
 }
 
+/** The files napi generates next to a binary: the loader and the types of the binding's exports. */
+const LOADER = ['binding.cjs', 'binding.d.ts']
+
+/**
+ * Where `npm run build:targets` left the loader of its release builds (target/napi-build/<platform>/,
+ * one per target, identical across targets: scripts/build-targets.mjs checks it).
+ */
+function releaseLoaderDir(pkg) {
+  for (const { platform, dir: platformDir } of platformPackages(pkg)) {
+    if (!fs.existsSync(path.join(platformDir, `${pkg.napi.binaryName}.${platform}.node`))) continue
+    const dir = path.join(root, 'target', 'napi-build', platform)
+    if (LOADER.every((name) => fs.existsSync(path.join(dir, name)))) return dir
+  }
+  throw new Error('no release build of the loader in target/napi-build/ (npm run build:targets)')
+}
+
 function copyInto(from, to) {
   fs.cpSync(from, to, { recursive: true, filter: (src) => !src.endsWith('.node') })
 }
 
 /**
  * Packs into `dist` (default: the repo's dist/), replacing what was there. `binaryDir` takes every
- * binary from that one folder instead of the platform folders.
+ * binary, and the loader built with them, from that one folder instead of the platform folders.
  */
 export function pack({ required = [], dist = path.join(root, 'dist'), binaryDir } = {}) {
   const pkg = readJson(path.join(root, 'package.json'))
@@ -81,6 +97,10 @@ export function pack({ required = [], dist = path.join(root, 'dist'), binaryDir 
   const mainDir = path.join(stage, pkg.name)
   fs.mkdirSync(mainDir)
   for (const entry of [...pkg.files, 'README.md']) copyInto(path.join(root, entry), path.join(mainDir, entry))
+  // The loader and its types from the build of the binaries packed: the root ones may come from a
+  // build with the `testing` feature (`npm test`, the benches), whose extra exports do not ship.
+  const loaderDir = binaryDir ?? releaseLoaderDir(pkg)
+  for (const name of LOADER) fs.copyFileSync(path.join(loaderDir, name), path.join(mainDir, name))
   const manifest = publishedManifest(pkg)
   assertNoInstallScripts(manifest, pkg.name)
   writeJson(path.join(mainDir, 'package.json'), manifest)

