@@ -14,14 +14,9 @@ const JSON_HEADERS = { 'content-type': 'application/json' }
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 const EMPTY = new Uint8Array(0)
 
-// Notification kinds from the engine (src/binding/headstart.rs).
-const KIND_SESSION_OK = 1
-const KIND_SESSION_ERROR = 2
-const KIND_BODY = 3
-const KIND_DISPATCHED = 4
-const KIND_END = 5
-const KIND_WARN = 6
-const KIND_APPEND_DONE = 7
+// What the engine's notifications report and how step 1 ended: enums generated from Rust
+// (src/binding/headstart/seam.rs, typed in binding.d.ts).
+const { TurnEvent, StepOneEnd } = native
 
 /** Keys the bound `streamText` owns (the handover depends on them). */
 const OWNED_OPTIONS = ['messages', 'prompt', 'stopWhen', 'abortSignal']
@@ -90,16 +85,17 @@ export function resolveApiConfig(apiClient) {
 
 const engines = new Map()
 
-class Engine {
-  constructor(configJson) {
-    /** @type {Map<number, TurnState>} */
-    this.turns = new Map()
-    this.native = new native.HeadStartEngine(configJson, (turn, kind, bytes, text) => this.#notify(turn, kind, bytes, text))
-  }
+/** The engine's `HeadStartError` (a refused request or a failed API call) as a JS Error. */
+function toError({ status, message }) {
+  return Object.assign(new Error(message), { status: status ?? undefined })
+}
 
-  #notify(turn, kind, bytes, text) {
-    const state = this.turns.get(turn)
-    if (state) state.onNotify(kind, bytes, text)
+class Engine {
+  /** @param {import('../binding.d.ts').EngineConfig} config */
+  constructor(config) {
+    /** @type {Map<number, { turn: number, onNotify: Function }>} */
+    this.turns = new Map()
+    this.native = new native.HeadStartEngine(config, (turn, event, bytes, detail) => this.turns.get(turn)?.onNotify(event, bytes, detail))
   }
 
   track(state) {
@@ -112,21 +108,20 @@ class Engine {
     return new Promise((resolve, reject) => {
       const pending = {
         turn: this.native.appendIn(chatId, Buffer.from(body)),
-        onNotify: (kind, _bytes, text) => {
-          if (kind !== KIND_APPEND_DONE) return
+        onNotify: (event, _bytes, error) => {
+          if (event !== TurnEvent.AppendDone) return
           this.forget(pending)
-          if (!text) return resolve()
-          const e = JSON.parse(text)
-          reject(Object.assign(new Error(e.message), { status: e.status ?? undefined }))
+          if (error) reject(toError(error))
+          else resolve()
         },
       }
       this.track(pending)
     })
   }
 
+  /** Stops routing notifications to `state` (Rust forgets a turn itself when it ends). */
   forget(state) {
     if (this.turns.delete(state.turn)) keepAlive(-1)
-    this.native.release(state.turn)
   }
 }
 
@@ -146,29 +141,31 @@ function keepAlive(delta) {
 function engineFor(opts, { withSessionTags }) {
   const api = resolveApiConfig(opts.apiClient)
   // The createSession body is built in Rust (wire::create_session_body) from these options.
-  const sessionOptions = JSON.stringify({
-    agentId: opts.agentId,
-    idleTimeoutInSeconds: opts.idleTimeoutInSeconds,
-    triggerConfig: opts.triggerConfig,
-    tags: withSessionTags ? opts.tags : undefined,
-    clientExternalDeploymentId: api.externalDeploymentId,
-  })
-  const config = JSON.stringify({
+  /** @type {import('../binding.d.ts').EngineConfig} */
+  const config = {
     baseUrl: api.baseURL,
     secretKey: api.secretKey,
-    branch: api.branch ?? null,
+    branch: api.branch,
     realtimeStreamsVersion: api.realtimeStreamsVersion,
-    extraCaPem: opts.tls?.ca ?? null,
-    sessionOptions,
+    extraCaPem: opts.tls?.ca,
+    sessionOptionsJson: JSON.stringify({
+      agentId: opts.agentId,
+      idleTimeoutInSeconds: opts.idleTimeoutInSeconds,
+      triggerConfig: opts.triggerConfig,
+      tags: withSessionTags ? opts.tags : undefined,
+      clientExternalDeploymentId: api.externalDeploymentId,
+    }),
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     handoverTimeoutMs: Math.round((opts.handoverTimeoutInSeconds ?? 120) * 1000),
     keepAliveMs: opts.keepAliveIntervalMs ?? 15_000,
-    teeBufferMaxBytes: opts.teeBufferMaxBytes ?? null,
-  })
-  let engine = engines.get(config)
+    teeBufferMaxBytes: opts.teeBufferMaxBytes,
+  }
+  // One engine per distinct configuration (keyed by all of it, in a fixed key order).
+  const key = JSON.stringify(config)
+  let engine = engines.get(key)
   if (!engine) {
     engine = new Engine(config)
-    engines.set(config, engine)
+    engines.set(key, engine)
   }
   return engine
 }
@@ -344,14 +341,16 @@ class BodyPipe {
 // One turn on the JS side.
 
 class TurnState {
-  constructor(engine, opened, { idleTimeoutInSeconds, requestSignal, detached, diagnostics }) {
+  constructor(engine, opened, uiMessages, { idleTimeoutInSeconds, requestSignal, detached, diagnostics }) {
     this.engine = engine
     /** lib/telemetry.js's record of this turn; undefined when no diagnostics_channel listens. */
     this.diagnostics = diagnostics
     this.turn = opened.turn
     this.chatId = opened.chatId
     this.messageId = opened.messageId
-    this.uiMessages = opened.messages
+    this.uiMessages = uiMessages
+    /** The engine's handle of this turn (`TurnHandle`), from `begin` on. */
+    this.native = undefined
     this.idleTimeoutInSeconds = idleTimeoutInSeconds
     this.detached = detached
     this.abort = new AbortController()
@@ -367,9 +366,9 @@ class TurnState {
     this.dispatched = new Promise((resolve) => (this.resolveDispatched = resolve))
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve))
     this.pipe = new BodyPipe({
-      onPause: () => engine.native.setPaused(this.turn, true),
-      onResume: () => engine.native.setPaused(this.turn, false),
-      onConsumed: (bytes) => engine.native.bodyConsumed(this.turn, bytes),
+      onPause: () => this.native.setPaused(true),
+      onResume: () => this.native.setPaused(false),
+      onConsumed: (bytes) => this.native.bodyConsumed(bytes),
       onCancel: () => this.browserGone(),
     })
     if (requestSignal) {
@@ -382,7 +381,8 @@ class TurnState {
   browserGone() {
     if (this.ended) return
     this.abort.abort()
-    this.engine.native.cancel(this.turn)
+    // Before `begin` there is nothing to cancel in Rust: the aborted signal ends step 1.
+    this.native?.cancel()
   }
 
   /**
@@ -393,13 +393,14 @@ class TurnState {
   begin(detached, notifyDispatched) {
     const d = this.diagnostics
     d?.began(this.chatId, this.messageId)
-    this.engine.native.begin(this.turn, detached, notifyDispatched || Boolean(d?.handovers), d !== undefined)
+    this.native = this.engine.native.begin(this.turn, detached, notifyDispatched || Boolean(d?.handovers), d !== undefined)
   }
 
-  onNotify(kind, bytes, text) {
-    switch (kind) {
-      case KIND_SESSION_OK: {
-        const s = JSON.parse(text)
+  /** A notification of the engine: `detail` is typed by `event` (see `TurnEvent` in binding.d.ts). */
+  onNotify(event, bytes, detail) {
+    switch (event) {
+      case TurnEvent.SessionOk: {
+        const s = detail
         this.pendingVersion = s.pendingVersion
         // Bounds step 1, like the reference; cleared when step 1 ends (`endStep1`), and not
         // armed when it already has (run() starts before createSession returns). The S2
@@ -415,23 +416,21 @@ class TurnState {
         this.resolveSession(s)
         break
       }
-      case KIND_SESSION_ERROR: {
-        const e = JSON.parse(text)
-        const err = new Error(e.message)
-        err.status = e.status ?? undefined
+      case TurnEvent.SessionError: {
+        const err = toError(detail)
         this.abort.abort(err)
         this.rejectSession(err)
         break
       }
-      case KIND_BODY:
+      case TurnEvent.Body:
         this.pipe.write(bytes, true)
         break
-      case KIND_DISPATCHED:
+      case TurnEvent.Dispatched:
         // (The idle timer is already cleared: Rust dispatches only after `endStep1`.)
-        if (text) this.diagnostics?.handover(text)
+        if (detail) this.diagnostics?.handover(detail)
         this.resolveDispatched()
         break
-      case KIND_END:
+      case TurnEvent.End:
         // The response's last bytes (if any) come with the end: one wake-up, not two.
         if (bytes) this.pipe.write(bytes, true)
         this.ended = true
@@ -440,17 +439,17 @@ class TurnState {
         this.pipe.end()
         this.engine.forget(this)
         this.resolveFinished()
-        this.diagnostics?.ended(text)
+        this.diagnostics?.ended(detail)
         break
-      case KIND_WARN:
-        console.warn(text)
+      case TurnEvent.Warn:
+        console.warn(detail)
         break
     }
   }
 
   /** Pumps the UI chunk stream into Rust: one native call per batch of chunks. */
   async pump(stream, { forward }) {
-    const native = this.engine.native
+    const native = this.native
     const reader = stream.getReader()
     let batch = []
     let scheduled = false
@@ -459,7 +458,7 @@ class TurnState {
       if (batch.length === 0) return
       const joined = batch.join('\n')
       batch = []
-      const bytes = native.push(this.turn, Buffer.from(joined))
+      const bytes = native.push(Buffer.from(joined))
       this.diagnostics?.firstChunk()
       if (forward) this.pipe.write(bytes)
     }
@@ -483,13 +482,13 @@ class TurnState {
   }
 
   /**
-   * Step 1 is over: `kind` 0 finished (with `finishReason` + `response.messages`), 1 aborted,
-   * 2 `run()` threw, 3 the caller dispatches the handover itself. Rust takes it from here.
+   * Step 1 is over (a `StepOneEnd`; `Finished` with `finishReason` + `response.messages`). Rust
+   * takes it from here.
    */
-  endStep1(kind, finishReason = null, messagesJson = null) {
+  endStep1(end, finishReason = null, messagesJson = null) {
     this.step1Ended = true
     clearTimeout(this.idleTimer)
-    this.engine.native.finish(this.turn, kind, finishReason, messagesJson)
+    this.native.finish(end, finishReason, messagesJson)
   }
 
   /** Reports how step 1 ended (after the UI stream was fully consumed). */
@@ -497,14 +496,14 @@ class TurnState {
     try {
       const finishReason = await result.finishReason
       const response = await result.response
-      this.endStep1(0, String(finishReason), JSON.stringify(response.messages))
+      this.endStep1(StepOneEnd.Finished, String(finishReason), JSON.stringify(response.messages))
     } catch {
-      this.endStep1(1)
+      this.endStep1(StepOneEnd.Aborted)
     }
   }
 
   runFailed() {
-    this.endStep1(2)
+    this.endStep1(StepOneEnd.RunFailed)
   }
 
   responseHeaders(token) {
@@ -590,20 +589,21 @@ async function openTurn(engine, req, opts, diagnostics) {
   const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
   const contentType = req.headers.get('content-type')
   const body = req.method === 'POST' ? await readBodyCapped(req, max) : EMPTY
-  const opened = JSON.parse(engine.native.open(req.method, contentType, body))
-  if (!opened.ok) {
+  const opened = engine.native.open(req.method, contentType, body)
+  if (!('turn' in opened)) {
     diagnostics?.rejected(opened.status)
-    return { error: new Response(opened.body, { status: opened.status, headers: JSON_HEADERS }) }
+    return { error: jsonError(opened.status, opened.message) }
   }
+  const uiMessages = JSON.parse(opened.messagesJson)
   let modelMessages
   try {
-    modelMessages = await convertToModelMessages(opened.messages)
+    modelMessages = await convertToModelMessages(uiMessages)
   } catch (err) {
     engine.native.release(opened.turn)
     diagnostics?.rejected(400)
     return { error: jsonError(400, `headStartMessages are not valid UI messages: ${err?.message ?? err}`) }
   }
-  const state = new TurnState(engine, opened, {
+  const state = new TurnState(engine, opened, uiMessages, {
     idleTimeoutInSeconds: idleSeconds(opts),
     requestSignal: req.signal,
     detached: false,
@@ -623,6 +623,16 @@ function buildOptions(state, modelMessages) {
     stopWhen: stepCountIs(1),
     abortSignal: state.abort.signal,
   })
+}
+
+/** What `run()` gets: the request's messages, the turn's signal, the bound `streamText`, the session. */
+function runArgs(state) {
+  return {
+    messages: state.uiMessages,
+    signal: state.abort.signal,
+    chat: { toStreamTextOptions: state.build, session: state.handle },
+    streamText: createBoundStreamText(state.build),
+  }
 }
 
 function sessionHandle(state, build) {
@@ -645,12 +655,12 @@ function sessionHandle(state, build) {
     /** Appends a `handover` record to session.in (`isFinal` false ⇒ the agent resumes the tools). */
     handover({ partialAssistantMessage, messageId, isFinal }) {
       const chunk = { kind: 'handover', partialAssistantMessage, messageId, isFinal }
-      state.endStep1(3)
+      state.endStep1(StepOneEnd.External)
       return state.engine.appendIn(state.chatId, JSON.stringify(chunk))
     },
     /** Appends `{"kind":"handover-skip"}`: the agent exits without running the turn. */
     handoverSkip() {
-      state.endStep1(3)
+      state.endStep1(StepOneEnd.External)
       return state.engine.appendIn(state.chatId, '{"kind":"handover-skip"}')
     },
     /** The stitched SSE Response for a StreamTextResult. */
@@ -668,7 +678,7 @@ async function startResponse(state, result) {
   state
     .pump(stream, { forward: true })
     .then(() => state.finishStep1(result))
-    .catch(() => state.endStep1(1))
+    .catch(() => state.endStep1(StepOneEnd.Aborted))
   state.token = (await state.session).token
 }
 
@@ -689,18 +699,11 @@ async function headStartTurn(opts, req, diagnostics) {
   const opened = await openTurn(engine, req, opts, diagnostics)
   if (opened.error) return opened.error
   const { state, modelMessages } = opened
-  const build = buildOptions(state, modelMessages)
-  const handle = sessionHandle(state, build)
+  sessionHandle(state, buildOptions(state, modelMessages))
   // Improvement 1: createSession and run() (the LLM call) start together. Nothing here
   // awaits the dispatch, so Rust does not report it (one JS wake-up less per turn).
   state.begin(false, false)
-  const running = (async () =>
-    opts.run({
-      messages: state.uiMessages,
-      signal: state.abort.signal,
-      chat: { toStreamTextOptions: (o) => build(o), session: handle },
-      streamText: createBoundStreamText(build),
-    }))()
+  const running = (async () => opts.run(runArgs(state)))()
   // Step-1 chunks flow into Rust (and the tee) as soon as run() returns.
   const pumping = running.then((result) => startResponse(state, result))
   pumping.catch(() => {})
@@ -732,48 +735,36 @@ async function openSessionTurn(opts, diagnostics) {
     throw err
   }
   const { state, modelMessages } = opened
-  const build = buildOptions(state, modelMessages)
-  const handle = sessionHandle(state, build)
+  const handle = sessionHandle(state, buildOptions(state, modelMessages))
   // `handoverWhenDone` awaits the dispatch.
   state.begin(false, true)
   await state.session
-  return Object.assign(handle, {
-    toStreamTextOptions: (o) => build(o),
-    signal: state.abort.signal,
-    messages: state.uiMessages,
-    streamText: createBoundStreamText(build),
-  })
+  const { messages, signal, chat, streamText } = runArgs(state)
+  return Object.assign(handle, { toStreamTextOptions: chat.toStreamTextOptions, signal, messages, streamText })
 }
 
 /** `chat.startHeadStart`. */
 async function startHeadStartTurn(opts, diagnostics) {
   const engine = engineFor(opts, { withSessionTags: true })
-  const opened = JSON.parse(
-    engine.native.openDetached(
-      String(opts.chatId),
-      Buffer.from(JSON.stringify(opts.messages ?? [])),
-      opts.metadata !== undefined ? Buffer.from(JSON.stringify(opts.metadata)) : null,
-    ),
+  const opened = engine.native.openDetached(
+    String(opts.chatId),
+    Buffer.from(JSON.stringify(opts.messages ?? [])),
+    opts.metadata !== undefined ? Buffer.from(JSON.stringify(opts.metadata)) : null,
   )
-  if (!opened.ok) {
+  if (!('turn' in opened)) {
     diagnostics?.rejected(opened.status)
-    throw new Error(JSON.parse(opened.body).error)
+    throw new Error(opened.message)
   }
-  const modelMessages = await convertToModelMessages(opened.messages)
-  const state = new TurnState(engine, opened, { idleTimeoutInSeconds: idleSeconds(opts), detached: true, diagnostics })
-  const build = buildOptions(state, modelMessages)
-  const handle = sessionHandle(state, build)
+  const uiMessages = JSON.parse(opened.messagesJson)
+  const modelMessages = await convertToModelMessages(uiMessages)
+  const state = new TurnState(engine, opened, uiMessages, { idleTimeoutInSeconds: idleSeconds(opts), detached: true, diagnostics })
+  sessionHandle(state, buildOptions(state, modelMessages))
   state.begin(true, true)
   await state.session
   const completion = (async () => {
     let result
     try {
-      result = await opts.run({
-        messages: state.uiMessages,
-        signal: state.abort.signal,
-        chat: { toStreamTextOptions: (o) => build(o), session: handle },
-        streamText: createBoundStreamText(build),
-      })
+      result = await opts.run(runArgs(state))
     } catch (err) {
       diagnostics?.failed(err)
       state.runFailed()
@@ -833,12 +824,10 @@ export const chat = {
     const session = await new Promise((resolve, reject) => {
       const pending = {
         turn,
-        onNotify(kind, _bytes, text) {
-          if (kind === KIND_SESSION_OK) resolve(JSON.parse(text))
-          else if (kind === KIND_SESSION_ERROR) {
-            const e = JSON.parse(text)
-            reject(Object.assign(new Error(e.message), { status: e.status ?? undefined }))
-          } else if (kind === KIND_END) engine.forget(pending)
+        onNotify(event, _bytes, detail) {
+          if (event === TurnEvent.SessionOk) resolve(detail)
+          else if (event === TurnEvent.SessionError) reject(toError(detail))
+          else if (event === TurnEvent.End) engine.forget(pending)
         },
       }
       engine.track(pending)

@@ -118,8 +118,12 @@ class TurnDiagnostics {
     return ms === null || ms === undefined ? undefined : round(ms + this.beginOffset)
   }
 
+  /** Rust's dispatch notification: `json` is its HandoverReport (crates/core/src/handover/report.rs). */
   handover(json) {
-    const h = JSON.parse(json)
+    this.#recordHandover(JSON.parse(json))
+  }
+
+  #recordHandover(h) {
     const handover = {
       decision: h.decision,
       isFinal: h.isFinal ?? undefined,
@@ -156,7 +160,7 @@ class TurnDiagnostics {
         const { lastAckedSeq, error, ...tee } = r.tee
         m.tee = { ...tee, lastAckedSeq: lastAckedSeq ?? undefined, error: error ?? undefined }
       }
-      if (r.handover && !m.handover) this.handover(JSON.stringify(r.handover))
+      if (r.handover && !m.handover) this.#recordHandover(r.handover)
       if (r.phase2) m.phase2 = r.phase2
       if (r.error) this.failed(new Error(`chat-headstart: ${r.error}`))
     }

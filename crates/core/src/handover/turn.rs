@@ -168,7 +168,22 @@ impl Turn {
       message_id = %params.message_id,
       outcome = Empty
     );
-    rt.spawn(run_turn(shared, api, s2, params, opts, sink, writer_rx, end_rx).instrument(span));
+    let ctx = TurnContext {
+      shared,
+      api,
+      opts,
+      sink,
+      chat_id: params.chat_id,
+      message_id: params.message_id,
+      detached: params.detached,
+      notify_dispatched: params.notify_dispatched,
+      began: std::time::Instant::now(),
+    };
+    let step_one = StepOneInputs {
+      records: writer_rx,
+      end: end_rx,
+    };
+    rt.spawn(run_turn(ctx, s2, params.create_body, step_one).instrument(span));
     turn
   }
 
@@ -277,98 +292,117 @@ async fn cancelled(mut rx: watch::Receiver<bool>) {
   let _ = rx.wait_for(|c| *c).await;
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_turn(
+/// What the phases of one turn share, built once by [`Turn::start`].
+struct TurnContext {
   shared: Arc<Shared>,
   api: Arc<TriggerApi>,
-  s2: S2Client,
-  params: TurnParams,
   opts: TurnOptions,
   sink: Arc<dyn TurnSink>,
-  writer_rx: mpsc::UnboundedReceiver<WriterInput>,
-  end_rx: oneshot::Receiver<Step1End>,
-) {
-  let began = std::time::Instant::now();
-  tracing::debug!(detached = params.detached, "turn started");
-  let mut report = TurnReport::default();
-  let last = drive(
-    &shared,
-    api,
-    s2,
-    params,
-    &opts,
-    sink.as_ref(),
-    writer_rx,
-    end_rx,
-    began,
-    &mut report,
-  )
-  .await;
-  report.timings.end_ms = ms_since(began);
-  let t = &report.timings;
-  tracing::Span::current().record("outcome", report.outcome.as_str());
-  tracing::info!(
-    outcome = report.outcome.as_str(),
-    duration_ms = t.end_ms,
-    create_session_ms = t.create_session_ms,
-    step1_end_ms = t.step1_end_ms,
-    handover_ms = t.handover_ms,
-    first_agent_chunk_ms = t.first_agent_chunk_ms,
-    agent_chunks = report.phase2.as_ref().map(|p| p.records),
-    error = report.error.as_deref(),
-    "turn ended"
-  );
-  sink.end(last, &report);
+  chat_id: String,
+  message_id: String,
+  detached: bool,
+  notify_dispatched: bool,
+  /// When the turn began: the report's times count from here.
+  began: std::time::Instant,
 }
 
-/// The turn from createSession to its last bytes (returned); how it went goes into `report`.
-#[allow(clippy::too_many_arguments)]
-async fn drive(
-  shared: &Shared,
-  api: Arc<TriggerApi>,
-  s2: S2Client,
-  params: TurnParams,
-  opts: &TurnOptions,
-  sink: &dyn TurnSink,
-  writer_rx: mpsc::UnboundedReceiver<WriterInput>,
-  end_rx: oneshot::Receiver<Step1End>,
-  began: std::time::Instant,
-  report: &mut TurnReport,
-) -> Vec<u8> {
-  let TurnParams {
-    chat_id,
-    message_id,
-    create_body,
-    detached,
-    notify_dispatched,
-    ..
-  } = params;
-  let mut call = CallReport::default();
-  let created = api
-    .create_session_with_report(Bytes::from(create_body), &mut call)
-    .await;
-  report.timings.create_session_ms = Some(ms_since(began));
-  report.create_session = Some(call);
-  match created {
-    Ok(created) => sink.session(Ok(created)),
-    Err(e) => {
-      tracing::warn!(status = e.status, error = %e.message, "createSession failed");
-      report.outcome = Outcome::Failed;
-      report.error = Some(format!("createSession failed: {}", e.message));
-      sink.session(Err(e));
+/// What step 1 feeds the turn: the records to tee (`Turn::push_chunks`) and how it ended
+/// (`Turn::finish`).
+struct StepOneInputs {
+  records: mpsc::UnboundedReceiver<WriterInput>,
+  end: oneshot::Receiver<Step1End>,
+}
+
+async fn run_turn(ctx: TurnContext, s2: S2Client, create_body: Vec<u8>, step_one: StepOneInputs) {
+  tracing::debug!(detached = ctx.detached, "turn started");
+  let mut report = TurnReport::default();
+  let last = ctx.drive(s2, create_body, step_one, &mut report).await;
+  ctx.close(last, report);
+}
+
+impl TurnContext {
+  fn sink(&self) -> &dyn TurnSink {
+    self.sink.as_ref()
+  }
+
+  /// The turn's phases in order: createSession, the step-1 tee, the end of step 1, the
+  /// handover, phase 2. Returns the response's last bytes; how it went goes into `report`.
+  async fn drive(
+    &self,
+    s2: S2Client,
+    create_body: Vec<u8>,
+    step_one: StepOneInputs,
+    report: &mut TurnReport,
+  ) -> Vec<u8> {
+    if !self.create_session(create_body, report).await {
       return Vec::new();
+    }
+    let tee = self.start_tee(s2, step_one.records);
+    let end = self.step_one_end(step_one.end, report).await;
+    let tee = self.flush_tee(tee, report).await;
+    if end == Step1End::External {
+      if self.notify_dispatched {
+        self.sink.dispatched(None);
+      }
+      report.outcome = Outcome::Dispatched;
+      return Vec::new();
+    }
+    let (handed_over, early_subscription) = self.hand_over(&end, tee.last_acked_seq, report).await;
+    let cancelled_now = *self.shared.cancel.borrow();
+    if !handed_over || self.detached || cancelled_now {
+      report.outcome = if cancelled_now {
+        Outcome::Cancelled
+      } else if !handed_over {
+        Outcome::Skipped
+      } else {
+        Outcome::Dispatched
+      };
+      return Vec::new();
+    }
+    self
+      .phase_two(tee.last_acked_seq, early_subscription, report)
+      .instrument(tracing::debug_span!("phase2"))
+      .await
+  }
+
+  /// createSession; reports it to the sink. False when it failed: the turn is over.
+  async fn create_session(&self, body: Vec<u8>, report: &mut TurnReport) -> bool {
+    let mut call = CallReport::default();
+    let created = self
+      .api
+      .create_session_with_report(Bytes::from(body), &mut call)
+      .await;
+    report.timings.create_session_ms = Some(ms_since(self.began));
+    report.create_session = Some(call);
+    match created {
+      Ok(created) => {
+        self.sink.session(Ok(created));
+        true
+      }
+      Err(e) => {
+        tracing::warn!(status = e.status, error = %e.message, "createSession failed");
+        report.outcome = Outcome::Failed;
+        report.error = Some(format!("createSession failed: {}", e.message));
+        self.sink.session(Err(e));
+        false
+      }
     }
   }
 
-  // The writer starts once `PUT …/out` returns; records queue in the channel meanwhile.
-  let writer = {
-    let api = api.clone();
-    let chat_id = chat_id.clone();
-    let writer_opts = opts.writer.clone();
+  /// The S2 writer of step 1's records. It starts once `PUT …/out` returns; records queue in
+  /// the channel meanwhile.
+  fn start_tee(
+    &self,
+    s2: S2Client,
+    records: mpsc::UnboundedReceiver<WriterInput>,
+  ) -> tokio::task::JoinHandle<WriterOutcome> {
+    let api = self.api.clone();
+    let chat_id = self.chat_id.clone();
+    let writer_opts = self.opts.writer.clone();
     tokio::spawn(
       async move {
         match api.initialize_stream(&chat_id, "out").await {
-          Ok(creds) => run_writer(s2, creds, writer_rx, writer_opts).await,
+          Ok(creds) => run_writer(s2, creds, records, writer_opts).await,
           Err(e) => {
             tracing::warn!(status = e.status, error = %e.message, "session.out initialize failed");
             WriterOutcome {
@@ -384,272 +418,415 @@ async fn drive(
       }
       .instrument(tracing::debug_span!("tee")),
     )
-  };
-
-  let end = end_rx.await.unwrap_or(Step1End::Aborted);
-  let step1_end_ms = ms_since(began);
-  report.timings.step1_end_ms = Some(step1_end_ms);
-  match &end {
-    Step1End::Finished { finish_reason, .. } => {
-      tracing::debug!(finish_reason = %finish_reason, "step 1 finished")
-    }
-    Step1End::Aborted => tracing::debug!("step 1 aborted"),
-    Step1End::RunFailed => tracing::debug!("step 1 failed: run() threw"),
-    Step1End::External => tracing::debug!("step 1 over; the caller dispatches the handover"),
   }
-  // Source done: the writer flushes what is queued (no linger) and closes.
-  shared.writer_tx.lock().expect("not poisoned").take();
-  let outcome = {
-    let abort = writer.abort_handle();
-    tokio::select! {
-      r = writer => r.ok(),
-      _ = cancelled(shared.cancel.subscribe()) => {
-        abort.abort();
-        None
+
+  /// Waits for JS to report how step 1 ended (a dropped handle counts as aborted).
+  async fn step_one_end(
+    &self,
+    end: oneshot::Receiver<Step1End>,
+    report: &mut TurnReport,
+  ) -> Step1End {
+    let end = end.await.unwrap_or(Step1End::Aborted);
+    report.timings.step1_end_ms = Some(ms_since(self.began));
+    match &end {
+      Step1End::Finished { finish_reason, .. } => {
+        tracing::debug!(finish_reason = %finish_reason, "step 1 finished")
       }
+      Step1End::Aborted => tracing::debug!("step 1 aborted"),
+      Step1End::RunFailed => tracing::debug!("step 1 failed: run() threw"),
+      Step1End::External => tracing::debug!("step 1 over; the caller dispatches the handover"),
     }
-  };
-  report.tee = outcome.as_ref().map(|o| TeeReport {
-    stats: o.stats.clone(),
-    last_acked_seq: o.last_acked_seq,
-    error: o.error.as_ref().map(|e| e.message.clone()),
-  });
-  let outcome = outcome.unwrap_or_default();
-  if let Some(err) = &outcome.error {
-    sink.warn(format!(
-      "[chat.handover] session.out write failed (chatId {chat_id:?}): {}{}",
-      err.message,
-      err
-        .status
-        .map(|s| format!(" (status {s})"))
-        .unwrap_or_default()
-    ));
+    end
   }
 
-  if end == Step1End::External {
-    if notify_dispatched {
-      sink.dispatched(None);
-    }
-    report.outcome = Outcome::Dispatched;
-    return Vec::new();
-  }
-  let mut early_subscription = None;
-  let handover = dispatch(
-    &api,
-    &chat_id,
-    &message_id,
-    &end,
-    &mut early_subscription,
-    || {
-      // The phase-2 read opens while the handover append is in flight (it only waits for
-      // records after our last acked seq, which only the agent can write), saving one
-      // control-plane round trip. It starts a moment after the append so the API sees the
-      // handover first, and is dropped (before it is sent, normally) if the append fails.
-      (!detached).then(|| {
-        start_subscription(
-          &api,
-          &chat_id,
-          outcome.last_acked_seq,
-          opts,
-          EARLY_SUBSCRIBE_DELAY,
-        )
-      })
-    },
-    sink,
-    began,
-    step1_end_ms,
-  )
-  .instrument(tracing::debug_span!("handover"))
-  .await;
-  report.timings.handover_ms = Some(handover.handover_ms);
-  if notify_dispatched {
-    sink.dispatched(Some(&handover));
-  }
-  let handed_over = handover.decision == Decision::Handover;
-  report.handover = Some(handover);
-  let cancelled_now = *shared.cancel.borrow();
-  if !handed_over || detached || cancelled_now {
-    report.outcome = if cancelled_now {
-      Outcome::Cancelled
-    } else if !handed_over {
-      Outcome::Skipped
-    } else {
-      Outcome::Dispatched
+  /// Closes the tee's input and waits until S2 acked everything (or the browser left, which
+  /// aborts the writer). A failed write is reported as a warning: the response goes on.
+  async fn flush_tee(
+    &self,
+    writer: tokio::task::JoinHandle<WriterOutcome>,
+    report: &mut TurnReport,
+  ) -> WriterOutcome {
+    // Source done: the writer flushes what is queued (no linger) and closes.
+    self.shared.writer_tx.lock().expect("not poisoned").take();
+    let outcome = {
+      let abort = writer.abort_handle();
+      tokio::select! {
+        r = writer => r.ok(),
+        _ = cancelled(self.shared.cancel.subscribe()) => {
+          abort.abort();
+          None
+        }
+      }
     };
-    return Vec::new();
+    report.tee = outcome.as_ref().map(|o| TeeReport {
+      stats: o.stats.clone(),
+      last_acked_seq: o.last_acked_seq,
+      error: o.error.as_ref().map(|e| e.message.clone()),
+    });
+    let outcome = outcome.unwrap_or_default();
+    if let Some(err) = &outcome.error {
+      self.sink.warn(format!(
+        "[chat.handover] session.out write failed (chatId {:?}): {}{}",
+        self.chat_id,
+        err.message,
+        err
+          .status
+          .map(|s| format!(" (status {s})"))
+          .unwrap_or_default()
+      ));
+    }
+    outcome
   }
 
-  phase_two(
-    shared,
-    api,
-    chat_id,
-    outcome.last_acked_seq,
-    early_subscription,
-    opts,
-    sink,
-    began,
-    report,
-  )
-  .instrument(tracing::debug_span!("phase2"))
-  .await
-}
+  /// Dispatches the handover or skip and reports it. Returns whether the agent took the turn
+  /// over, and the phase-2 subscription opened early alongside the handover append.
+  async fn hand_over(
+    &self,
+    end: &Step1End,
+    last_acked_seq: Option<u64>,
+    report: &mut TurnReport,
+  ) -> (bool, Option<Subscription>) {
+    let step1_end_ms = report.timings.step1_end_ms.unwrap_or_default();
+    let mut early_subscription = None;
+    let handover = self
+      .dispatch(end, &mut early_subscription, step1_end_ms, || {
+        // The phase-2 read opens while the handover append is in flight (it only waits for
+        // records after our last acked seq, which only the agent can write), saving one
+        // control-plane round trip. It starts a moment after the append so the API sees the
+        // handover first, and is dropped (before it is sent, normally) if the append fails.
+        (!self.detached).then(|| self.subscribe(last_acked_seq, EARLY_SUBSCRIBE_DELAY))
+      })
+      .instrument(tracing::debug_span!("handover"))
+      .await;
+    report.timings.handover_ms = Some(handover.handover_ms);
+    if self.notify_dispatched {
+      self.sink.dispatched(Some(&handover));
+    }
+    let handed_over = handover.decision == Decision::Handover;
+    report.handover = Some(handover);
+    (handed_over, early_subscription)
+  }
 
-/// The handover decision: a `handover` record when step 1 finished and the record could be
-/// built and appended, else `handover-skip`. `early` gets `subscribe_early()` just before the
-/// handover append goes out, and is emptied again if that append fails.
-#[allow(clippy::too_many_arguments)]
-async fn dispatch(
-  api: &Arc<TriggerApi>,
-  chat_id: &str,
-  message_id: &str,
-  end: &Step1End,
-  early: &mut Option<Subscription>,
-  subscribe_early: impl FnOnce() -> Option<Subscription>,
-  sink: &dyn TurnSink,
-  began: std::time::Instant,
-  step1_end_ms: f64,
-) -> HandoverReport {
-  let mut report = HandoverReport {
-    decision: Decision::Skip,
-    is_final: None,
-    finish_reason: None,
-    reason: None,
-    step1_end_ms,
-    handover_ms: 0.0,
-    duration_ms: 0.0,
-    ok: false,
-  };
-  let skip = match end {
-    Step1End::Finished {
-      finish_reason,
-      messages_json,
-    } => {
-      report.finish_reason = Some(finish_reason.clone());
-      let is_final = finish_reason != "tool-calls";
-      match handover_body(messages_json.as_bytes(), message_id, is_final) {
-        Ok(body) => {
-          *early = subscribe_early();
-          match api
-            .append_input(chat_id, Bytes::from(body), &part_id())
-            .await
-          {
-            Ok(()) => {
-              report.decision = Decision::Handover;
-              report.is_final = Some(is_final);
-              report.ok = true;
-              None
-            }
-            Err(e) => {
-              *early = None;
-              tracing::warn!(status = e.status, error = %e.message, "handover append failed; sending handover-skip");
-              sink.warn(format!(
-                "[chat.handover] handover append failed (chatId {chat_id:?}): {e}"
-              ));
-              Some(SkipReason::AppendFailed)
+  /// The handover decision: a `handover` record when step 1 finished and the record could be
+  /// built and appended, else `handover-skip`. `early` gets `subscribe_early()` just before the
+  /// handover append goes out, and is emptied again if that append fails.
+  async fn dispatch(
+    &self,
+    end: &Step1End,
+    early: &mut Option<Subscription>,
+    step1_end_ms: f64,
+    subscribe_early: impl FnOnce() -> Option<Subscription>,
+  ) -> HandoverReport {
+    let chat_id = self.chat_id.as_str();
+    let mut report = HandoverReport {
+      decision: Decision::Skip,
+      is_final: None,
+      finish_reason: None,
+      reason: None,
+      step1_end_ms,
+      handover_ms: 0.0,
+      duration_ms: 0.0,
+      ok: false,
+    };
+    let skip = match end {
+      Step1End::Finished {
+        finish_reason,
+        messages_json,
+      } => {
+        report.finish_reason = Some(finish_reason.clone());
+        let is_final = finish_reason != "tool-calls";
+        match handover_body(messages_json.as_bytes(), &self.message_id, is_final) {
+          Ok(body) => {
+            *early = subscribe_early();
+            match self
+              .api
+              .append_input(chat_id, Bytes::from(body), &part_id())
+              .await
+            {
+              Ok(()) => {
+                report.decision = Decision::Handover;
+                report.is_final = Some(is_final);
+                report.ok = true;
+                None
+              }
+              Err(e) => {
+                *early = None;
+                tracing::warn!(status = e.status, error = %e.message, "handover append failed; sending handover-skip");
+                self.sink.warn(format!(
+                  "[chat.handover] handover append failed (chatId {chat_id:?}): {e}"
+                ));
+                Some(SkipReason::AppendFailed)
+              }
             }
           }
+          Err(e) => {
+            tracing::warn!(error = %e, "cannot build the handover; sending handover-skip");
+            self.sink.warn(format!(
+              "[chat.handover] cannot build the handover (chatId {chat_id:?}): {e}"
+            ));
+            Some(SkipReason::BuildFailed)
+          }
         }
+      }
+      Step1End::Aborted => Some(SkipReason::Aborted),
+      Step1End::RunFailed => Some(SkipReason::RunFailed),
+      Step1End::External => unreachable!("the caller dispatched"),
+    };
+    if let Some(reason) = skip {
+      report.reason = Some(reason);
+      match self
+        .api
+        .append_input(chat_id, Bytes::from_static(HANDOVER_SKIP_BODY), &part_id())
+        .await
+      {
+        Ok(()) => report.ok = true,
         Err(e) => {
-          tracing::warn!(error = %e, "cannot build the handover; sending handover-skip");
-          sink.warn(format!(
-            "[chat.handover] cannot build the handover (chatId {chat_id:?}): {e}"
+          tracing::warn!(status = e.status, error = %e.message, "handover-skip append failed");
+          self.sink.warn(format!(
+            "[chat.handover] handover-skip append failed (chatId {chat_id:?}): {e}"
           ));
-          Some(SkipReason::BuildFailed)
         }
       }
     }
-    Step1End::Aborted => Some(SkipReason::Aborted),
-    Step1End::RunFailed => Some(SkipReason::RunFailed),
-    Step1End::External => unreachable!("the caller dispatched"),
-  };
-  if let Some(reason) = skip {
-    report.reason = Some(reason);
-    match api
-      .append_input(chat_id, Bytes::from_static(HANDOVER_SKIP_BODY), &part_id())
-      .await
-    {
-      Ok(()) => report.ok = true,
-      Err(e) => {
-        tracing::warn!(status = e.status, error = %e.message, "handover-skip append failed");
-        sink.warn(format!(
-          "[chat.handover] handover-skip append failed (chatId {chat_id:?}): {e}"
+    report.handover_ms = ms_since(self.began);
+    report.duration_ms = ((report.handover_ms - step1_end_ms) * 1000.0).round() / 1000.0;
+    match report.decision {
+      Decision::Handover => tracing::debug!(
+        is_final = report.is_final,
+        finish_reason = report.finish_reason.as_deref(),
+        duration_ms = report.duration_ms,
+        "handover sent"
+      ),
+      Decision::Skip => tracing::debug!(
+        reason = report.reason.map(SkipReason::as_str),
+        ok = report.ok,
+        duration_ms = report.duration_ms,
+        "handover-skip sent"
+      ),
+    }
+    report
+  }
+
+  /// The turn is over: its closing `turn ended` event and the sink's end notification.
+  fn close(&self, last: Vec<u8>, mut report: TurnReport) {
+    report.timings.end_ms = ms_since(self.began);
+    let t = &report.timings;
+    tracing::Span::current().record("outcome", report.outcome.as_str());
+    tracing::info!(
+      outcome = report.outcome.as_str(),
+      duration_ms = t.end_ms,
+      create_session_ms = t.create_session_ms,
+      step1_end_ms = t.step1_end_ms,
+      handover_ms = t.handover_ms,
+      first_agent_chunk_ms = t.first_agent_chunk_ms,
+      agent_chunks = report.phase2.as_ref().map(|p| p.records),
+      error = report.error.as_deref(),
+      "turn ended"
+    );
+    self.sink.end(last, &report);
+  }
+
+  /// Splices the agent's output into the response until the turn completes, fails or times
+  /// out; returns the response's final bytes (for `TurnSink::end`), none when cancelled. The
+  /// phase's counters, its end and the first agent chunk's time go into `report`.
+  async fn phase_two(
+    &self,
+    resume_after: Option<u64>,
+    early: Option<Subscription>,
+    report: &mut TurnReport,
+  ) -> Vec<u8> {
+    let own_ids = std::mem::take(&mut *self.shared.own_ids.lock().expect("not poisoned"));
+    let mut splicer = Splicer::new(own_ids);
+    let mut stats = Phase2Report::default();
+    let end = self
+      .splice_agent_output(
+        resume_after,
+        early,
+        &mut splicer,
+        &mut stats,
+        &mut report.timings.first_agent_chunk_ms,
+      )
+      .await;
+    stats.records = splicer.forwarded();
+    let (outcome, last) = match end {
+      Phase2End::Complete(last) => {
+        report.timings.turn_complete_ms = Some(ms_since(self.began));
+        (Outcome::Complete, last)
+      }
+      Phase2End::Timeout(last) => {
+        report.error = Some(format!(
+          "the agent wrote nothing to session.out for {} s after the handover",
+          self.opts.handover_timeout.as_secs()
         ));
+        (Outcome::Timeout, last)
+      }
+      Phase2End::Failed(last, error) => {
+        report.error = Some(error);
+        (Outcome::Failed, last)
+      }
+      Phase2End::Cancelled => (Outcome::Cancelled, Vec::new()),
+    };
+    stats.bytes += last.len() as u64;
+    report.outcome = outcome;
+    report.phase2 = Some(stats);
+    last
+  }
+  /// The phase-2 loop: reads the agent's records (resubscribing after `resume_after` / the
+  /// cursor when a read window closes), honours backpressure, keep-alives and the handover
+  /// timeout, and emits the spliced bytes.
+  async fn splice_agent_output(
+    &self,
+    resume_after: Option<u64>,
+    mut early: Option<Subscription>,
+    splicer: &mut Splicer,
+    stats: &mut Phase2Report,
+    first_agent_chunk_ms: &mut Option<f64>,
+  ) -> Phase2End {
+    let (shared, opts, sink, chat_id) =
+      (&self.shared, &self.opts, self.sink(), self.chat_id.as_str());
+    let mut deadline = Instant::now() + opts.handover_timeout;
+    let keep_alive_every = opts
+      .keep_alive
+      .unwrap_or(Duration::from_secs(3600 * 24 * 365));
+    let mut keep_alive =
+      tokio::time::interval_at(Instant::now() + keep_alive_every, keep_alive_every);
+    let mut cancel = shared.cancel.subscribe();
+    let mut cursor = resume_after;
+    let emit = |bytes: Vec<u8>, stats: &mut Phase2Report| {
+      stats.bytes += bytes.len() as u64;
+      shared.emit_body(sink, bytes);
+    };
+
+    'subscribe: loop {
+      let (mut rx, _abort_on_exit) = match early.take() {
+        Some(sub) => sub,
+        None => self.subscribe(cursor, Duration::ZERO),
+      };
+      loop {
+        // Backpressure: while the browser side is full, stop reading upstream.
+        let mut waited = false;
+        while shared.must_wait_for_consumer() && !*cancel.borrow() {
+          let resumed = shared.resumed.notified();
+          if !shared.must_wait_for_consumer() {
+            break;
+          }
+          waited = true;
+          tokio::select! {
+            _ = resumed => {}
+            _ = cancel.changed() => {}
+          }
+        }
+        // A stalled browser is not a silent agent: the handover timeout counts from here.
+        if waited {
+          deadline = deadline.max(Instant::now() + opts.handover_timeout);
+        }
+        let event = tokio::select! {
+          _ = cancel.wait_for(|c| *c) => {
+            tracing::debug!("browser gone; phase 2 stops");
+            return Phase2End::Cancelled;
+          }
+          _ = tokio::time::sleep_until(deadline) => {
+            tracing::warn!(
+              handover_timeout_s = opts.handover_timeout.as_secs(),
+              "no agent output after the handover; ending the response with an error chunk"
+            );
+            let mut out = Vec::new();
+            write_error_frame(&mut out, &format!(
+              "chat-headstart: the agent wrote nothing to session.out for {} s after the handover (handoverTimeoutInSeconds); giving up on this response",
+              opts.handover_timeout.as_secs()
+            ));
+            splicer.write_session_state(&mut out);
+            return Phase2End::Timeout(out);
+          }
+          _ = keep_alive.tick(), if opts.keep_alive.is_some() => {
+            tracing::trace!("keep-alive");
+            emit(KEEP_ALIVE_FRAME.to_vec(), stats);
+            continue;
+          }
+          ev = rx.recv() => ev,
+        };
+        match event {
+          Some(SubscriptionEvent::Batches(batches)) => {
+            let mut out = Vec::new();
+            let mut complete = false;
+            for b in &batches {
+              match splicer.on_batch(b, &mut out) {
+                Ok(SpliceStep::TurnComplete) => {
+                  complete = true;
+                  break;
+                }
+                Ok(SpliceStep::Continue) => {}
+                Err(e) => {
+                  tracing::warn!(error = %e, "skipped a session.out batch");
+                  sink.warn(format!(
+                    "[chat.handover] skipped a session.out batch (chatId {chat_id:?}): {e}"
+                  ))
+                }
+              }
+            }
+            cursor = splicer.cursor().or(cursor);
+            if splicer.take_progress() {
+              deadline = Instant::now() + opts.handover_timeout;
+            }
+            if !out.is_empty() && first_agent_chunk_ms.is_none() {
+              *first_agent_chunk_ms = Some(ms_since(self.began));
+            }
+            tracing::trace!(
+              batches = batches.len(),
+              bytes = out.len(),
+              agent_chunks = splicer.forwarded(),
+              cursor,
+              "forwarded"
+            );
+            if complete {
+              tracing::debug!(
+                agent_chunks = splicer.forwarded(),
+                reconnects = stats.reconnects,
+                "turn-complete received"
+              );
+              splicer.write_session_state(&mut out);
+              return Phase2End::Complete(out);
+            }
+            if !out.is_empty() {
+              emit(out, stats);
+              keep_alive.reset();
+            }
+          }
+          Some(SubscriptionEvent::Reconnecting) => stats.reconnects += 1,
+          // The long-poll window closed before the agent finished (slow boot): read on from the
+          // cursor until the handover timeout decides.
+          Some(SubscriptionEvent::Ended) | None => {
+            stats.reconnects += 1;
+            tracing::debug!(cursor, "subscription window closed; subscribing again");
+            tokio::select! {
+              _ = tokio::time::sleep(Duration::from_millis(250)) => continue 'subscribe,
+              _ = cancel.wait_for(|c| *c) => return Phase2End::Cancelled,
+            }
+          }
+          Some(SubscriptionEvent::Failed(e)) => {
+            tracing::warn!(status = e.status, error = %e.message, "session.out subscription failed");
+            let message = format!(
+              "chat-headstart: reading the agent's output failed: {}{}",
+              e.message,
+              e.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
+            );
+            let mut out = Vec::new();
+            write_error_frame(&mut out, &message);
+            splicer.write_session_state(&mut out);
+            sink.warn(format!(
+              "[chat.handover] session.out subscription failed (chatId {chat_id:?}): {e}"
+            ));
+            return Phase2End::Failed(out, message);
+          }
+        }
       }
     }
   }
-  report.handover_ms = ms_since(began);
-  report.duration_ms = ((report.handover_ms - step1_end_ms) * 1000.0).round() / 1000.0;
-  match report.decision {
-    Decision::Handover => tracing::debug!(
-      is_final = report.is_final,
-      finish_reason = report.finish_reason.as_deref(),
-      duration_ms = report.duration_ms,
-      "handover sent"
-    ),
-    Decision::Skip => tracing::debug!(
-      reason = report.reason.map(SkipReason::as_str),
-      ok = report.ok,
-      duration_ms = report.duration_ms,
-      "handover-skip sent"
-    ),
-  }
-  report
-}
 
-/// Splices the agent's output into the response until the turn completes, fails or times
-/// out; returns the response's final bytes (for `TurnSink::end`), none when cancelled. The
-/// phase's counters, its end and the first agent chunk's time go into `report`.
-#[allow(clippy::too_many_arguments)]
-async fn phase_two(
-  shared: &Shared,
-  api: Arc<TriggerApi>,
-  chat_id: String,
-  resume_after: Option<u64>,
-  early: Option<Subscription>,
-  opts: &TurnOptions,
-  sink: &dyn TurnSink,
-  began: std::time::Instant,
-  report: &mut TurnReport,
-) -> Vec<u8> {
-  let own_ids = std::mem::take(&mut *shared.own_ids.lock().expect("not poisoned"));
-  let mut splicer = Splicer::new(own_ids);
-  let mut stats = Phase2Report::default();
-  let end = splice_agent_output(
-    shared,
-    &api,
-    &chat_id,
-    resume_after,
-    early,
-    opts,
-    sink,
-    &mut splicer,
-    &mut stats,
-    (began, &mut report.timings.first_agent_chunk_ms),
-  )
-  .await;
-  stats.records = splicer.forwarded();
-  let (outcome, last) = match end {
-    Phase2End::Complete(last) => {
-      report.timings.turn_complete_ms = Some(ms_since(began));
-      (Outcome::Complete, last)
-    }
-    Phase2End::Timeout(last) => {
-      report.error = Some(format!(
-        "the agent wrote nothing to session.out for {} s after the handover",
-        opts.handover_timeout.as_secs()
-      ));
-      (Outcome::Timeout, last)
-    }
-    Phase2End::Failed(last, error) => {
-      report.error = Some(error);
-      (Outcome::Failed, last)
-    }
-    Phase2End::Cancelled => (Outcome::Cancelled, Vec::new()),
-  };
-  stats.bytes += last.len() as u64;
-  report.outcome = outcome;
-  report.phase2 = Some(stats);
-  last
+  /// The phase-2 subscription to `session.out` after `after`, opened `delay` from now.
+  fn subscribe(&self, after: Option<u64>, delay: Duration) -> Subscription {
+    start_subscription(&self.api, &self.chat_id, after, &self.opts, delay)
+  }
 }
 
 enum Phase2End {
@@ -657,158 +834,6 @@ enum Phase2End {
   Timeout(Vec<u8>),
   Failed(Vec<u8>, String),
   Cancelled,
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn splice_agent_output(
-  shared: &Shared,
-  api: &Arc<TriggerApi>,
-  chat_id: &str,
-  resume_after: Option<u64>,
-  mut early: Option<Subscription>,
-  opts: &TurnOptions,
-  sink: &dyn TurnSink,
-  splicer: &mut Splicer,
-  stats: &mut Phase2Report,
-  (began, first_agent_chunk_ms): (std::time::Instant, &mut Option<f64>),
-) -> Phase2End {
-  let mut deadline = Instant::now() + opts.handover_timeout;
-  let keep_alive_every = opts
-    .keep_alive
-    .unwrap_or(Duration::from_secs(3600 * 24 * 365));
-  let mut keep_alive =
-    tokio::time::interval_at(Instant::now() + keep_alive_every, keep_alive_every);
-  let mut cancel = shared.cancel.subscribe();
-  let mut cursor = resume_after;
-  let emit = |bytes: Vec<u8>, stats: &mut Phase2Report| {
-    stats.bytes += bytes.len() as u64;
-    shared.emit_body(sink, bytes);
-  };
-
-  'subscribe: loop {
-    let (mut rx, _abort_on_exit) = match early.take() {
-      Some(sub) => sub,
-      None => start_subscription(api, chat_id, cursor, opts, Duration::ZERO),
-    };
-    loop {
-      // Backpressure: while the browser side is full, stop reading upstream.
-      let mut waited = false;
-      while shared.must_wait_for_consumer() && !*cancel.borrow() {
-        let resumed = shared.resumed.notified();
-        if !shared.must_wait_for_consumer() {
-          break;
-        }
-        waited = true;
-        tokio::select! {
-          _ = resumed => {}
-          _ = cancel.changed() => {}
-        }
-      }
-      // A stalled browser is not a silent agent: the handover timeout counts from here.
-      if waited {
-        deadline = deadline.max(Instant::now() + opts.handover_timeout);
-      }
-      let event = tokio::select! {
-        _ = cancel.wait_for(|c| *c) => {
-          tracing::debug!("browser gone; phase 2 stops");
-          return Phase2End::Cancelled;
-        }
-        _ = tokio::time::sleep_until(deadline) => {
-          tracing::warn!(
-            handover_timeout_s = opts.handover_timeout.as_secs(),
-            "no agent output after the handover; ending the response with an error chunk"
-          );
-          let mut out = Vec::new();
-          write_error_frame(&mut out, &format!(
-            "chat-headstart: the agent wrote nothing to session.out for {} s after the handover (handoverTimeoutInSeconds); giving up on this response",
-            opts.handover_timeout.as_secs()
-          ));
-          splicer.write_session_state(&mut out);
-          return Phase2End::Timeout(out);
-        }
-        _ = keep_alive.tick(), if opts.keep_alive.is_some() => {
-          tracing::trace!("keep-alive");
-          emit(KEEP_ALIVE_FRAME.to_vec(), stats);
-          continue;
-        }
-        ev = rx.recv() => ev,
-      };
-      match event {
-        Some(SubscriptionEvent::Batches(batches)) => {
-          let mut out = Vec::new();
-          let mut complete = false;
-          for b in &batches {
-            match splicer.on_batch(b, &mut out) {
-              Ok(SpliceStep::TurnComplete) => {
-                complete = true;
-                break;
-              }
-              Ok(SpliceStep::Continue) => {}
-              Err(e) => {
-                tracing::warn!(error = %e, "skipped a session.out batch");
-                sink.warn(format!(
-                  "[chat.handover] skipped a session.out batch (chatId {chat_id:?}): {e}"
-                ))
-              }
-            }
-          }
-          cursor = splicer.cursor().or(cursor);
-          if splicer.take_progress() {
-            deadline = Instant::now() + opts.handover_timeout;
-          }
-          if !out.is_empty() && first_agent_chunk_ms.is_none() {
-            *first_agent_chunk_ms = Some(ms_since(began));
-          }
-          tracing::trace!(
-            batches = batches.len(),
-            bytes = out.len(),
-            agent_chunks = splicer.forwarded(),
-            cursor,
-            "forwarded"
-          );
-          if complete {
-            tracing::debug!(
-              agent_chunks = splicer.forwarded(),
-              reconnects = stats.reconnects,
-              "turn-complete received"
-            );
-            splicer.write_session_state(&mut out);
-            return Phase2End::Complete(out);
-          }
-          if !out.is_empty() {
-            emit(out, stats);
-            keep_alive.reset();
-          }
-        }
-        Some(SubscriptionEvent::Reconnecting) => stats.reconnects += 1,
-        // The long-poll window closed before the agent finished (slow boot): read on from the
-        // cursor until the handover timeout decides.
-        Some(SubscriptionEvent::Ended) | None => {
-          stats.reconnects += 1;
-          tracing::debug!(cursor, "subscription window closed; subscribing again");
-          tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(250)) => continue 'subscribe,
-            _ = cancel.wait_for(|c| *c) => return Phase2End::Cancelled,
-          }
-        }
-        Some(SubscriptionEvent::Failed(e)) => {
-          tracing::warn!(status = e.status, error = %e.message, "session.out subscription failed");
-          let message = format!(
-            "chat-headstart: reading the agent's output failed: {}{}",
-            e.message,
-            e.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
-          );
-          let mut out = Vec::new();
-          write_error_frame(&mut out, &message);
-          splicer.write_session_state(&mut out);
-          sink.warn(format!(
-            "[chat.handover] session.out subscription failed (chatId {chat_id:?}): {e}"
-          ));
-          return Phase2End::Failed(out, message);
-        }
-      }
-    }
-  }
 }
 
 /// Delay between sending the handover append and opening the phase-2 read.
