@@ -54,6 +54,7 @@ const NODE24_SPECS = [
   'listener-h2',
   'listener-mount',
   'listener-frameworks',
+  'listener-global-response',
   'listener-headstart',
   'headstart',
   'headstart-config',
