@@ -33,6 +33,17 @@ export interface NodeListenerOptions {
   drainTimeoutMs?: number
   /** …and at most this many bytes. Default 16 MiB. */
   drainMaxBytes?: number
+  /**
+   * Replace `globalThis.Response` with a lightweight class while serving (default true; the
+   * replacement happens when `toNodeListener` is called, never on import). It behaves as undici's
+   * `Response` (`instanceof Response` holds both ways, subclassing works, the statics are undici's),
+   * but `new Response(string | Uint8Array | ReadableStream | null, init)` and `Response.json()` keep
+   * their status, headers and body as plain fields the listener writes directly; a real Response is
+   * built the moment anything else is used (`body`, `headers`, `clone()`, `text()`, `bodyUsed`…).
+   * Process-wide, like every global: the last `toNodeListener` call decides, and `false` puts
+   * undici's `Response` back (a `Response` some other library installed is left alone).
+   */
+  overrideGlobalObjects?: boolean
 }
 
 /**

@@ -7,13 +7,16 @@
 // `new Request(lazy, init)` / undici internals via their symbol keys). Where undici keeps that
 // state in private fields (Node 24) the handler gets a genuine Request subclass instead
 // (NodeBackedRequest), which still reads a body it is asked for whole from the IncomingMessage.
-// Response side: one writeHead + end for string / bytes / null bodies (undici's kept body source on
+// Response side: a global Response built from a string / bytes / stream / null is a light object whose
+// fields are written directly (undici's Response is built only if the handler touches more); else
+// one writeHead + end for string / bytes / null bodies (undici's kept body source on
 // Node 22, a bounded peek of the body stream where that source is private), a backpressured pump
 // for streams, and a native fast path (`response[Symbol.for('chat-headstart.nativeBody')]`) for
 // bodies produced by the Rust core.
 //
 // The parts live in lib/node/: listener.js (the listener), request.js / request-headers.js /
-// request-body.js / url.js (the request side), fast-response.js, send.js / write.js / pump.js /
+// request-body.js / url.js (the request side), light-response.js / globals.js (the global Response
+// it installs unless overrideGlobalObjects is false), fast-response.js, send.js / write.js / pump.js /
 // peek.js / coalescing-writer.js (the response side), native-body.js, client-gone.js, drain.js.
 // This module is the public path of the listener (index.js, lib/chat.js).
 

@@ -55,6 +55,7 @@ const NODE24_SPECS = [
   'listener-h2',
   'listener-mount',
   'listener-frameworks',
+  'listener-global-response',
   'listener-headstart',
   'headstart',
   'headstart-config',

@@ -12,8 +12,9 @@
 // Rows: raw node:http; "promise floor" = the least any promise-based Web handler costs (a plain
 // object with url/json(), no Request, FastResponse fields read directly: not a usable adapter,
 // the lower bound); the same floor whose handler builds a global Response it then ignores (the
-// least an adapter handed a global Response can cost); ours with the global Response; ours with
-// FastResponse; for SSE the native sink (a JS producer standing in for the Rust body).
+// least an adapter handed undici's Response can cost); ours with undici's Response (the global
+// left alone: overrideGlobalObjects false); ours with the global Response (toNodeListener's light
+// class, the default); ours with FastResponse; for SSE the native sink (a JS producer standing in for the Rust body).
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
@@ -62,6 +63,8 @@ if (!isMainThread) {
   const TOTAL = Number(flag('requests', 10000))
   const ROUNDS = Number(flag('rounds', 30))
   const WORKLOADS = flag('workloads', 'json,sse').split(',')
+  // undici's Response, kept before toNodeListener replaces the global one with its light class.
+  const UndiciResponse = globalThis.Response
   const { toNodeListener, FastResponse, kNativeBody } = await import('../../lib/node-listener.js')
 
   const JSON_HEADERS = { 'content-type': 'application/json' }
@@ -103,7 +106,7 @@ if (!isMainThread) {
   // top of the floor — the least any adapter can cost when handed a global Response.
   function promiseFloorUndici(req, res) {
     let text
-    const handler = async (request) => new Response((text = answer(await request.json())), { headers: JSON_HEADERS })
+    const handler = async (request) => new UndiciResponse((text = answer(await request.json())), { headers: JSON_HEADERS })
     handler(floorRequest(req)).then(() => floorSend(res, text))
   }
 
@@ -153,7 +156,9 @@ if (!isMainThread) {
         'raw node:http': rawJson,
         'promise floor (not an adapter)': promiseFloor,
         'promise floor + global Response built (not an adapter)': promiseFloorUndici,
-        'ours, global Response': toNodeListener(jsonHandler(Response)),
+        'ours, undici Response (overrideGlobalObjects: false)': toNodeListener(jsonHandler(UndiciResponse), { overrideGlobalObjects: false }),
+        // Created last: this call installs the light global Response the handler then builds.
+        'ours, global Response': toNodeListener(async (req) => new Response(answer(await req.json()), { headers: JSON_HEADERS })),
         'ours + FastResponse': toNodeListener(fastJson),
       },
     },

@@ -40,7 +40,7 @@ const STALL_SECONDS = Number(flag('stall-seconds', 1.5))
  * run and req/s compares server cost alone (without it, a fast server can be capped by wrk's core).
  */
 const PIPELINE = Number(flag('pipeline', 1))
-const ALL_ADAPTERS = ['raw', 'ours', 'ours-fast', 'ours-native', 'hono', 'srvx', 'srvx-fast', 'whatwg', 'whatwg-fast', 'trigger']
+const ALL_ADAPTERS = ['raw', 'ours', 'ours-undici', 'ours-fast', 'ours-native', 'hono', 'srvx', 'srvx-fast', 'whatwg', 'whatwg-fast', 'trigger']
 const ADAPTERS = flag('adapters', ALL_ADAPTERS.join(',')).split(',')
 const WORKLOADS = flag('workloads', 'json,sse,upload,stall').split(',')
 const CPU_SERVER = flag('server-cpu', '1')

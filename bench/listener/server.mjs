@@ -163,11 +163,17 @@ async function makeListener(name) {
     case 'raw':
       return rawListener
     case 'ours':
+    case 'ours-undici':
     case 'ours-fast':
     case 'ours-native': {
       const mod = await import('../../lib/node-listener.js')
-      const Resp = name === 'ours-fast' ? mod.FastResponse : Response
-      return mod.toNodeListener(makeWebHandler(Resp, { nativeSse: name === 'ours-native', kNativeBody: mod.kNativeBody }))
+      let handler
+      // The handler is made after toNodeListener ran: `Response` is then the global it installed
+      // (its light class), or undici's for ours-undici (overrideGlobalObjects: false).
+      const listener = mod.toNodeListener((req) => handler(req), { overrideGlobalObjects: name !== 'ours-undici' })
+      const Resp = name === 'ours-fast' ? mod.FastResponse : globalThis.Response
+      handler = makeWebHandler(Resp, { nativeSse: name === 'ours-native', kNativeBody: mod.kNativeBody })
+      return listener
     }
     case 'hono': {
       // Patches the global Response by default: the handler's `Response` is hono's fast one.

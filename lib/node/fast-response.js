@@ -1,5 +1,5 @@
 // FastResponse: a Response whose string / bytes body and headers the listener reads directly.
-import { RESPONSE_INTERNAL_SYMBOLS, defineDelegates } from './undici.js'
+import { NativeResponse, RESPONSE_INTERNAL_SYMBOLS, defineDelegates } from './undici.js'
 
 const STATUS_MIN = 200
 const STATUS_MAX = 599
@@ -82,10 +82,10 @@ export class FastResponse {
     return res
   }
   static error() {
-    return Response.error()
+    return NativeResponse.error()
   }
   static redirect(url, status) {
-    return Response.redirect(url, status)
+    return NativeResponse.redirect(url, status)
   }
   get status() {
     return this._native ? this._native.status : (this._init?.status ?? 200)
@@ -115,17 +115,17 @@ export class FastResponse {
     return false
   }
 }
-Object.setPrototypeOf(FastResponse.prototype, Response.prototype)
+Object.setPrototypeOf(FastResponse.prototype, NativeResponse.prototype)
 Object.defineProperty(FastResponse.prototype, Symbol.toStringTag, { value: 'Response' })
 
 export function materializeResponse(fast) {
   if (fast._native) return fast._native
   const init = fast._init
-  fast._native = new Response(fast._body, {
+  fast._native = new NativeResponse(fast._body, {
     status: init?.status,
     statusText: init?.statusText,
     headers: fast.headers,
   })
   return fast._native
 }
-defineDelegates(FastResponse.prototype, Response.prototype, RESPONSE_INTERNAL_SYMBOLS, materializeResponse)
+defineDelegates(FastResponse.prototype, NativeResponse.prototype, RESPONSE_INTERNAL_SYMBOLS, materializeResponse)

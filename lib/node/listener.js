@@ -1,5 +1,6 @@
 // toNodeListener: the Node request listener around a Web Fetch handler.
 import { Buffer } from 'node:buffer'
+import { overrideGlobalResponse } from './globals.js'
 import { DEFAULT_DRAIN_MAX_BYTES, DEFAULT_DRAIN_TIMEOUT_MS, discardUnreadBody } from './drain.js'
 import { LAZY_REQUEST_WORKS, NodeBackedRequest, NodeRequest } from './request.js'
 import { streamAlreadyConsumed } from './request-body.js'
@@ -32,6 +33,11 @@ export function toNodeListener(handler, options = {}) {
   if (opts.onError !== undefined && typeof opts.onError !== 'function') {
     throw new TypeError('toNodeListener: options.onError must be a function')
   }
+  const overrideGlobalObjects = options.overrideGlobalObjects ?? true
+  if (typeof overrideGlobalObjects !== 'boolean') {
+    throw new TypeError('toNodeListener: options.overrideGlobalObjects must be a boolean')
+  }
+  overrideGlobalResponse(overrideGlobalObjects)
 
   // Returns undefined when the response went out synchronously: a promise returned from a `then`
   // callback would be adopted through two more microtasks on every request.

@@ -2,6 +2,7 @@
 import { Buffer } from 'node:buffer'
 import { isDisturbed } from 'node:stream'
 import { FastResponse, kHeaderLines, materializeResponse } from './fast-response.js'
+import { isUntouchedLight } from './light-response.js'
 import { kNativeBody, safeCancelSource } from './native-body.js'
 import { pumpNativeBody, pumpWebStream, sendHeadAfterPeek } from './pump.js'
 import { kResponseState, plainResponseHeaders, plainResponseState, sortedHeaderEntries } from './undici.js'
@@ -101,6 +102,7 @@ export function sendResponse(ctx, response) {
   const h2 = ctx.h2
   const info = { contentType: undefined, hasContentLength: false, cacheControlIndex: undefined }
 
+  if (isUntouchedLight(response)) return sendLight(ctx, response, info)
   if (response instanceof FastResponse && !response._native && response[kNativeBody] === undefined) {
     const status = response._init?.status ?? 200
     const statusText = response._init?.statusText
@@ -142,16 +144,7 @@ export function sendResponse(ctx, response) {
   if (sse) ensureNoTransform(flat, info)
 
   const nativeSource = response[kNativeBody]
-  if (nativeSource && !response.bodyUsed) {
-    if (ctx.isHead || noBodyStatus(status)) {
-      safeCancelSource(nativeSource)
-      sendWhole(ctx, status, statusText, flat, info, null)
-      return RESOLVED
-    }
-    writeHead(res, status, statusText, flat, h2)
-    return pumpNativeBody(ctx, nativeSource, sse)
-  }
-
+  if (nativeSource && !response.bodyUsed) return sendNativeBody(ctx, status, statusText, flat, info, nativeSource)
   const stream = response.body
   if (stream === null) {
     sendWhole(ctx, status, statusText, flat, info, null)
@@ -160,7 +153,45 @@ export function sendResponse(ctx, response) {
   // undici (Node 22) keeps the init body as `source`: a string / bytes body can go out without its
   // stream. Where its state is private (Node 24), the body is peeked instead (see peekBody).
   const source = kResponseState && !response.bodyUsed && !stream.locked ? response[kResponseState]?.body?.source : undefined
-  const sourceIsWhole = typeof source === 'string' || source instanceof Uint8Array
+  return sendStream(ctx, status, statusText, flat, info, sse, stream, typeof source === 'string' || source instanceof Uint8Array ? source : undefined)
+}
+
+/**
+ * A LightResponse (the global Response while toNodeListener serves) nothing has touched: its kept
+ * status, header lines and body go out as undici's Response would send them, without building it.
+ */
+function sendLight(ctx, light, info) {
+  const flat = []
+  const lines = light._lines
+  for (let i = 0; i < lines.length; i += 2) addHeader(flat, info, ctx.h2, lines[i], lines[i + 1])
+  const sse = isEventStream(info.contentType)
+  if (sse) ensureNoTransform(flat, info)
+  const status = light._status
+  const statusText = light._statusText
+  const nativeSource = light[kNativeBody]
+  if (nativeSource) return sendNativeBody(ctx, status, statusText, flat, info, nativeSource)
+  const body = light._body
+  if (body instanceof ReadableStream) return sendStream(ctx, status, statusText, flat, info, sse, body, undefined)
+  sendWhole(ctx, status, statusText, flat, info, body)
+  return RESOLVED
+}
+
+/** A body the Rust core produces (lib/chat.js): pumped straight into the socket. */
+function sendNativeBody(ctx, status, statusText, flat, info, nativeSource) {
+  if (ctx.isHead || noBodyStatus(status)) {
+    safeCancelSource(nativeSource)
+    sendWhole(ctx, status, statusText, flat, info, null)
+    return RESOLVED
+  }
+  writeHead(ctx.res, status, statusText, flat, ctx.h2)
+  return pumpNativeBody(ctx, nativeSource, isEventStream(info.contentType))
+}
+
+/** A body stream (`source`: the string / bytes it was built from, when known). */
+function sendStream(ctx, status, statusText, flat, info, sse, stream, source) {
+  const res = ctx.res
+  const h2 = ctx.h2
+  const sourceIsWhole = source !== undefined
   if (ctx.isHead || noBodyStatus(status)) {
     if (!sourceIsWhole && !info.hasContentLength && !noBodyStatus(status) && !sse && !stream.locked) {
       return sendHeadAfterPeek(ctx, stream, { status, statusText, flat, info })

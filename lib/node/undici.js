@@ -1,12 +1,16 @@
 // undici internals, discovered by probing (never by name imports): the symbol keys undici reads on
 // a Request / Response it receives, and the state it keeps under them where that state is not
 // private (Node 22; on Node 24 it is, and every reader here returns undefined there).
+/** Where the lightweight global Response (light-response.js) keeps the class it stands in for. */
+export const kOriginalResponse = Symbol.for('chat-headstart.originalResponse')
+/** undici's Response, even when this module loads after toNodeListener replaced the global one. */
+export const NativeResponse = globalThis.Response[kOriginalResponse] ?? globalThis.Response
 export const REQUEST_INTERNAL_SYMBOLS = Object.getOwnPropertySymbols(new Request('http://probe.invalid/'))
-export const RESPONSE_INTERNAL_SYMBOLS = Object.getOwnPropertySymbols(new Response(null))
+export const RESPONSE_INTERNAL_SYMBOLS = Object.getOwnPropertySymbols(new NativeResponse(null))
 export const kResponseState = RESPONSE_INTERNAL_SYMBOLS.find((s) => s.description === 'state')
 const kResponseHeaders = RESPONSE_INTERNAL_SYMBOLS.find((s) => s.description === 'headers')
 /** undici's own Response.prototype (whatever later replaces the global `Response`). */
-const UNDICI_RESPONSE_PROTOTYPE = Response.prototype
+const UNDICI_RESPONSE_PROTOTYPE = NativeResponse.prototype
 
 /**
  * The state undici (Node 22) keeps under a symbol key for a Response of exactly its own class
