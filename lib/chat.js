@@ -29,7 +29,7 @@ const OWNED_OPTIONS = ['messages', 'prompt', 'stopWhen', 'abortSignal']
 export const NATIVE_BODY = Symbol.for('chat-headstart.nativeBody')
 
 // ---------------------------------------------------------------------------------------------
-// Configuration (protocol.md §2.1): option, then `configure()`, then environment, exactly like
+// Configuration (docs/protocol.md §2.1): option, then `configure()`, then environment, exactly like
 // the reference's apiClientManager.
 
 function env(name) {
@@ -693,7 +693,7 @@ async function headStartTurn(opts, req, diagnostics) {
   const { state, modelMessages } = opened
   const build = buildOptions(state, modelMessages)
   const handle = sessionHandle(state, build)
-  // Improvement 1: createSession and run() (the LLM call) start together. Nothing here
+  // createSession and run() (the LLM call) start together (docs/protocol.md §2.7). Nothing here
   // awaits the dispatch, so Rust does not report it (one JS wake-up less per turn).
   state.begin(false, false)
   const running = (async () =>

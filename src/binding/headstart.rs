@@ -1,7 +1,7 @@
 //! Binding of the head-start turn (`chat-headstart-core::handover`). One `HeadStartEngine` per
 //! handler configuration; every crossing is O(1) per request or per batch of chunks, and all
 //! asynchronous results come back through ONE long-lived threadsafe function per engine
-//! (napi.md §2.3–2.5) instead of an `async fn` per call.
+//! (docs/architecture.md §4) instead of an `async fn` per call.
 
 use chat_headstart_core::handover::report::{HandoverReport, TurnReport};
 use chat_headstart_core::handover::turn::{Step1End, Turn, TurnOptions, TurnParams, TurnSink};

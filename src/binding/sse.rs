@@ -2,7 +2,7 @@
 //!
 //! One native call per `feed`, whatever the number of events: the items of a chunk come back
 //! packed into ONE string that lib/sse.js slices apart (a JS object or string per event would
-//! cost far more than parsing; see docs/napi.md §2.5 and the packing section of bench/sse). Packing, one
+//! cost far more than parsing; see docs/architecture.md §4.1 and the packing section of bench/sse). Packing, one
 //! record after another, lengths in UTF-16 code units so JS can `slice` directly:
 //!
 //! | record | meaning |

@@ -1,4 +1,4 @@
-//! Ids with the reference's shapes (protocol.md §14): `nanoid()` part ids (21 × `[A-Za-z0-9_-]`),
+//! Ids with the reference's shapes (docs/protocol.md §14): `nanoid()` part ids (21 × `[A-Za-z0-9_-]`),
 //! `nanoid(7)` envelope ids, AI SDK `generateId()` message ids (16 × `[0-9A-Za-z]`), and UUID v4
 //! idempotency keys. Thread-local CSPRNG (`rand::rng()`); never per-token hot.
 

@@ -1,4 +1,4 @@
-//! `slimSubmitMessageForWire` (protocol.md §8.1): before a `submit-message` goes to `.in`, an
+//! `slimSubmitMessageForWire` (docs/protocol.md §8.1): before a `submit-message` goes to `.in`, an
 //! assistant message that carries client-advanced tool parts is reduced to exactly the fields the
 //! agent's merge overlays, so large reasoning/tool inputs never hit the append cap.
 //!
