@@ -1,4 +1,4 @@
-// Configuration resolves exactly like the reference's (protocol.md §2.1, issue 4): the
+// Configuration resolves exactly like the reference's (docs/protocol.md §2.1): the
 // `apiClient` option, @trigger.dev/sdk's global `configure()`, then the environment — read
 // through the same global the SDK writes, without importing the SDK.
 import test from 'ava'

@@ -1,6 +1,6 @@
-// chat.headStart failure scenarios of protocol.md §10 against the local plane, side by side with
-// the reference where the behaviour is meant to be identical, and the deliberate improvements
-// (issue 4, 1–8) where it is not.
+// chat.headStart failure scenarios of docs/protocol.md §10 against the local plane, side by side with
+// the reference where the behaviour is meant to be identical, and our deliberate differences
+// (docs/protocol.md §6.7) where it is not.
 import test from 'ava'
 import { startDevPlane } from 'chat-headstart'
 import {
@@ -17,7 +17,7 @@ import {
 } from './headstart.helpers.ts'
 import { eventually, sleep } from './poll.ts'
 
-// Improvement 8: every console line of this file is checked for the secret key at the end.
+// The secret key must never be logged: every console line of this file is checked for it at the end.
 const logged: string[] = []
 for (const level of ['log', 'warn', 'error', 'info'] as const) {
   const original = console[level]
@@ -79,7 +79,7 @@ test.serial('§10.5 browser aborts during phase 2: the subscription closes, the 
   t.pass()
 })
 
-test.serial('§10.6a agent silent: improvement 4 ends phase 2 with an error chunk after handoverTimeoutInSeconds', async (t) => {
+test.serial('§10.6a agent silent: ours ends phase 2 with an error chunk after handoverTimeoutInSeconds', async (t) => {
   const plane = await freshPlane()
   t.teardown(() => plane.close())
   plane.setAgent({ silent: true })
@@ -144,7 +144,7 @@ test.serial('§10.8 S2 write fails (HTTP 503 ×3): normal phase 1, phase 2 from 
   t.true(logged.some((l) => l.includes('session.out write failed') && l.includes('our-s2')))
 })
 
-test.serial('improvement 7: writer failure after an acked prefix resumes after the last acked seq, no duplicates', async (t) => {
+test.serial('ours: writer failure after an acked prefix resumes after the last acked seq, no duplicates', async (t) => {
   const plane = await freshPlane()
   t.teardown(() => plane.close())
   // The first S2S session acks one frame then fails; every recovery session after it fails at
@@ -173,7 +173,7 @@ test.serial('improvement 7: writer failure after an acked prefix resumes after t
   t.true(Number(get.headers['last-event-id']) < persisted.length)
 })
 
-test.serial('§10.9 run() throws: improvement 5 sends handover-skip and answers a JSON 500 without the message', async (t) => {
+test.serial('§10.9 run() throws: ours sends handover-skip and answers a JSON 500 without the message', async (t) => {
   const plane = await freshPlane()
   t.teardown(() => plane.close())
   const boom = {
@@ -237,7 +237,7 @@ test.serial('§10.12 phase-2 subscription 404: an error chunk names it (the refe
   t.regex(ours.result.chunks.at(-1).errorText, /404/)
 })
 
-test.serial('improvement 6: bad input gets 400/413/415/405 JSON and creates no session', async (t) => {
+test.serial('ours: bad input gets 400/413/415/405 JSON and creates no session', async (t) => {
   const plane = await freshPlane()
   t.teardown(() => plane.close())
   const { chat } = await import('chat-headstart')
@@ -284,7 +284,7 @@ test.serial('improvement 6: bad input gets 400/413/415/405 JSON and creates no s
   t.deepEqual(plane.requests(), [], 'still nothing reached the Trigger API')
 })
 
-test.serial('improvement 1: run() starts while createSession is still in flight', async (t) => {
+test.serial('ours: run() starts while createSession is still in flight', async (t) => {
   const plane = await freshPlane()
   t.teardown(() => plane.close())
   plane.setFaults({ createSession: { delayMs: 600 } })
@@ -305,7 +305,7 @@ test.serial('improvement 1: run() starts while createSession is still in flight'
   t.true(plane.records('our-concurrent', 'out')!.records.length >= 8)
 })
 
-test.serial('improvement 1: a step 1 that ends before createSession returns arms no idle timeout for phase 2', async (t) => {
+test.serial('ours: a step 1 that ends before createSession returns arms no idle timeout for phase 2', async (t) => {
   // The idle timeout bounds step 1 only. Here step 1 is over before the session exists, and
   // phase 2 (slow agent boot) outlasts idleTimeoutInSeconds: run()'s signal must stay unaborted.
   const plane = await freshPlane()
@@ -328,7 +328,7 @@ test.serial('improvement 1: a step 1 that ends before createSession returns arms
   t.false(signal!.aborted, `run()'s signal was aborted: ${signal!.reason}`)
 })
 
-test.serial('improvement 2: no linger — step-1 records reach session.out while step 1 still streams', async (t) => {
+test.serial('ours: no linger — step-1 records reach session.out while step 1 still streams', async (t) => {
   // With a 1.5 s linger the reference holds its first batch until the timer or the end of step 1;
   // ours sends each batch as soon as the previous one is acked.
   const plane = await freshPlane({ flushIntervalMs: 1500 })
@@ -353,7 +353,7 @@ test.serial('improvement 2: no linger — step-1 records reach session.out while
   t.true(ours.seen >= 8, `ours had persisted ${ours.seen} records`)
 })
 
-test.serial('improvement 3: SSE comment keep-alives while phase 2 waits', async (t) => {
+test.serial('ours: SSE comment keep-alives while phase 2 waits', async (t) => {
   const plane = await freshPlane()
   t.teardown(() => plane.close())
   plane.setAgent({ bootDelayMs: 900 })
@@ -365,7 +365,7 @@ test.serial('improvement 3: SSE comment keep-alives while phase 2 waits', async 
   t.is(types(ours.result.chunks).at(-2), 'trigger:turn-complete')
 })
 
-test.serial('improvement 8: the secret key never appears in a response or a log line', async (t) => {
+test.serial('ours: the secret key never appears in a response or a log line', async (t) => {
   t.true(responses.length > 10)
   for (const r of responses) t.false(r.includes(SECRET))
   for (const l of logged) t.false(l.includes(SECRET), l)

@@ -1,4 +1,4 @@
-// Phase 2 under a misbehaving browser (issue 4): the upstream `session.out` read closes promptly
+// Phase 2 under a misbehaving browser: the upstream `session.out` read closes promptly
 // when the browser goes away (§10.5, ours and the reference side by side), and a browser that
 // stops reading holds the agent's output back to the plane instead of buffering it in the handler.
 // Both rely on the plane's request log following each response (`responseEnd`, `responseBytes`).

@@ -1,6 +1,6 @@
 // chat.headStart end to end against the local session plane, side by side with the reference
 // (@trigger.dev/sdk 4.8.3 chat.headStart + its own toNodeListener): identical browser-visible
-// chunks (ids normalised) and identical outbound Trigger API requests (protocol.md §10, §2.7).
+// chunks (ids normalised) and identical outbound Trigger API requests (docs/protocol.md §10, §2.7).
 import test from 'ava'
 import { chat as refChat } from '@trigger.dev/sdk/chat-server'
 import { chat, startDevPlane } from 'chat-headstart'

@@ -1,4 +1,4 @@
-// Head-start turns through every framework recipe of the README (issue 5, deliverable 5), against
+// Head-start turns through every framework recipe of the README, against
 // the local plane: the browser-visible bytes of a tool-call turn equal the reference's
 // (`@trigger.dev/sdk` chat.headStart behind its own toNodeListener on plain node:http, ids
 // normalised); a browser leaving in step 1 or in phase 2 stops the turn upstream and leaves the

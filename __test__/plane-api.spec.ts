@@ -1,4 +1,4 @@
-// The plane's Trigger API contract (protocol.md §2, §4, §5, §11) exercised with raw fetch:
+// The plane's Trigger API contract (docs/protocol.md §2, §4, §5, §11) exercised with raw fetch:
 // validation and status codes, upsert, credentials, appends (dedupe, metered 413), the SSE
 // read format, records, HEAD, channels, faults, the agent knobs and close().
 import test from 'ava'

@@ -1,5 +1,5 @@
 // The reference head-start handler (@trigger.dev/sdk 4.8.3) against the plane: the
-// browser-visible byte sequences of protocol.md §10 and the call order of §2.7.
+// browser-visible byte sequences of docs/protocol.md §10 and the call order of §2.7.
 import test from 'ava'
 import { startDevPlane } from 'chat-headstart'
 import {

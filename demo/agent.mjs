@@ -5,7 +5,7 @@
 // `{"data":chunk,"id":…}` records, as the agent's writer does) so the browser sees realistic
 // timing, then tells the plane it wrote them (`chunks: []`):
 //   - after a handover (isFinal false): `start`, the executed tool outputs, then step 2 from the
-//     model (its time to first token, then tokens at its pace) — protocol.md §7.2;
+//     model (its time to first token, then tokens at its pace) — docs/protocol.md §7.2;
 //   - on a `message` record (turn 2+, or any turn without Head Start): the AI SDK `streamText`
 //     with the same model and an executing `getWeather` tool, steps included.
 // History is what this agent saw plus its own answers (the local model only reads the last user

@@ -22,7 +22,7 @@ export interface HeadStartApiClient {
   future?: { v2RealtimeStreams?: boolean }
 }
 
-/** `SessionTriggerConfig` options forwarded to createSession (protocol.md §2.3). */
+/** `SessionTriggerConfig` options forwarded to createSession (docs/protocol.md §2.3). */
 export interface HeadStartTriggerConfig {
   basePayload?: Record<string, unknown>
   machine?: 'micro' | 'small-1x' | 'small-2x' | 'medium-1x' | 'medium-2x' | 'large-1x' | 'large-2x'

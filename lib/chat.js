@@ -22,7 +22,7 @@ const { TurnEvent, StepOneEnd } = native
 const OWNED_OPTIONS = ['messages', 'prompt', 'stopWhen', 'abortSignal']
 
 // ---------------------------------------------------------------------------------------------
-// Configuration (protocol.md §2.1): option, then `configure()`, then environment, exactly like
+// Configuration (docs/protocol.md §2.1): option, then `configure()`, then environment, exactly like
 // the reference's apiClientManager.
 
 function env(name) {
@@ -700,7 +700,7 @@ async function headStartTurn(opts, req, diagnostics) {
   if (opened.error) return opened.error
   const { state, modelMessages } = opened
   sessionHandle(state, buildOptions(state, modelMessages))
-  // Improvement 1: createSession and run() (the LLM call) start together. Nothing here
+  // createSession and run() (the LLM call) start together (docs/protocol.md §2.7). Nothing here
   // awaits the dispatch, so Rust does not report it (one JS wake-up less per turn).
   state.begin(false, false)
   const running = (async () => opts.run(runArgs(state)))()

@@ -44,7 +44,7 @@ export interface AgentTurnPlan {
   finishReason?: string
 }
 
-/** Scripted agent knobs (protocol.md §7.4). Changeable per test with `plane.setAgent(patch)`. */
+/** Scripted agent knobs (docs/protocol.md §7.4). Changeable per test with `plane.setAgent(patch)`. */
 export interface AgentKnobs {
   /** Time from createSession (the run trigger) until the agent reads `session.in`. Default 0. */
   bootDelayMs?: number

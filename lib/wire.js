@@ -1,4 +1,4 @@
-// Wire helpers of chat-headstart (protocol.md §4.4, §8.1, §8.3, §8.4).
+// Wire helpers of chat-headstart (docs/protocol.md §4.4, §8.1, §8.3, §8.4).
 //
 // Which side implements each public helper was decided by measurement (`npm run bench -- wire`):
 // helpers that take JS objects stay in JS, because crossing into Rust costs a JSON.stringify plus

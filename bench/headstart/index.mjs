@@ -287,7 +287,7 @@ const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x))
 /**
  * Chunk delay = arrival at the client − production, in three groups:
  * - `stepOne`: step-1 text deltas against the mock model's emission stamp. A handler that starts
- *   the model before createSession returns (ours, improvement 1) produces deltas before it may
+ *   the model before createSession returns (ours, docs/protocol.md §2.7) produces deltas before it may
  *   answer, so those wait for the response headers: counted here in full.
  * - `stepOneStreaming`: only the step-1 deltas produced after the client had the response
  *   headers — the pure streaming lateness, comparable between the two designs.

@@ -1,4 +1,4 @@
-// Node ↔ Web-Fetch listener benchmark (protocol: /work/shared/docs/adapters.md §3).
+// Node ↔ Web-Fetch listener benchmark: toNodeListener against raw node:http and other adapters.
 //
 //   npm run bench -- listener [--rounds 3] [--duration 3] [--stream-duration 2] [--warmup 1] [--connections 32]
 //                             [--adapters ours,raw,…] [--workloads json,sse,upload,stall] [--pipeline 8]

@@ -1,5 +1,5 @@
 //! The S2S writer against an in-process h2c S2 stand-in: framing and FIFO acks, no linger
-//! (improvement 2), the SDK retry policy with re-submission of un-acked batches, and
+//! (docs/protocol.md §3.4), the SDK retry policy with re-submission of un-acked batches, and
 //! non-retryable failures.
 
 use bytes::{Bytes, BytesMut};
@@ -303,7 +303,7 @@ async fn gives_up_after_three_attempts_and_keeps_the_acked_prefix() {
   assert_eq!(
     outcome.last_acked_seq,
     Some(0),
-    "improvement 7 needs the acked prefix"
+    "resuming after the acked prefix needs one"
   );
   assert_eq!(state.lock().unwrap().sessions, 3);
 }

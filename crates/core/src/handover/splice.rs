@@ -1,9 +1,9 @@
-//! Phase 2 (protocol.md §6.4): turns the S2 `event: batch` payloads of `session.out` into the
+//! Phase 2 (docs/protocol.md §6.4): turns the S2 `event: batch` payloads of `session.out` into the
 //! browser's SSE bytes. Agent data records are forwarded as the raw bytes of the envelope's
 //! `data` (never re-encoded); the agent's `turn-complete` control record becomes
 //! `{"type":"trigger:turn-complete"}`; the end adds `{"type":"trigger:session-state",…}`.
 //! Records whose envelope id was already delivered (S2 at-least-once retries, or our own
-//! step-1 records replayed after a writer failure — improvement 7) are dropped.
+//! step-1 records replayed after a writer failure, docs/protocol.md §3.6) are dropped.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;

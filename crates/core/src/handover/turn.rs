@@ -1,9 +1,9 @@
-//! One head-start turn, from createSession to the last response byte (protocol.md §2.7, §6).
+//! One head-start turn, from createSession to the last response byte (docs/protocol.md §2.7, §6).
 //!
 //! JS drives step 1 (it calls `run()` and pumps the UI chunks in batches through
 //! [`Turn::push_chunks`], which returns the browser bytes synchronously and tees the records
 //! to the S2 writer); Rust does everything networked: createSession (concurrently with
-//! `run()`, improvement 1), `session.out` initialize, the S2 writes, the handover or skip, and
+//! `run()`, docs/protocol.md §2.7), `session.out` initialize, the S2 writes, the handover or skip, and
 //! phase 2 (splice, keep-alives, the handover timeout). Asynchronous results reach JS through a
 //! [`TurnSink`] (one long-lived threadsafe function in the binding).
 //!
@@ -55,9 +55,9 @@ pub trait TurnSink: Send + Sync + 'static {
 
 #[derive(Debug, Clone)]
 pub struct TurnOptions {
-  /// Improvement 4: phase 2 ends with an `error` chunk after this long without agent records.
+  /// Phase 2 ends with an `error` chunk after this long without agent records (docs/protocol.md §6.4).
   pub handover_timeout: Duration,
-  /// Improvement 3: SSE comment while phase 2 is silent (`None` disables).
+  /// SSE comment while phase 2 is silent (`None` disables; docs/protocol.md §6.2).
   pub keep_alive: Option<Duration>,
   /// Bound on step-1 record bytes queued for the S2 writer (the tee buffer).
   pub tee_buffer_max: usize,
@@ -87,7 +87,7 @@ pub enum Step1End {
   },
   /// `finishReason` or `response` rejected (browser abort, idle timeout, provider abort).
   Aborted,
-  /// `run()` threw: tell the agent to exit (improvement 5), no phase 2.
+  /// `run()` threw: tell the agent to exit (docs/protocol.md §4.2), no phase 2.
   RunFailed,
   /// The caller dispatched the handover itself (`handle.handover()` / `handoverSkip()`): the
   /// turn sends nothing more and ends.

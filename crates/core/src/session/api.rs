@@ -1,4 +1,4 @@
-//! Trigger.dev control-plane client (protocol.md §2, §4): every call carries the §2.1 header
+//! Trigger.dev control-plane client (docs/protocol.md §2, §4): every call carries the §2.1 header
 //! set and follows the zodfetch retry schedule with ONE idempotency key per logical call.
 //!
 //! Each logical call runs in its own debug span (`createSession`, `initializeStream`,

@@ -1,4 +1,4 @@
-//! Resolved Trigger.dev client configuration (protocol.md §2.1). Resolution of options vs
+//! Resolved Trigger.dev client configuration (docs/protocol.md §2.1). Resolution of options vs
 //! environment happens in JS (where the reference does it); Rust receives the result once per
 //! handler and never prints the secret key.
 

@@ -1,5 +1,5 @@
 //! Retry schedules of the reference clients, as pure functions so they can be unit-tested
-//! without a clock: the Trigger API client (`zodfetch`, protocol.md §2.2), the S2 append
+//! without a clock: the Trigger API client (`zodfetch`, docs/protocol.md §2.2), the S2 append
 //! session (§3.6) and the `session.out` SSE subscription (§5.5); and [`run`], the one loop that
 //! the API client and the S2 writer drive their attempts with.
 
@@ -26,7 +26,7 @@ pub enum Retry {
   GiveUp,
 }
 
-/// Decision for a non-2xx response (protocol.md §2.2, in the reference's order).
+/// Decision for a non-2xx response (docs/protocol.md §2.2, in the reference's order).
 pub fn api_retry_for_status(status: u16, headers: &HeaderMap, failed_attempt: u32) -> Retry {
   if failed_attempt >= API_MAX_ATTEMPTS {
     return Retry::GiveUp;

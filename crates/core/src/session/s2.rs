@@ -1,5 +1,5 @@
-//! S2 writer for `session.out` (protocol.md §3): endpoint resolution (§3.2), the S2S framed
-//! protobuf append session over HTTP/2 (§3.3), batching without a linger (improvement 2: a
+//! S2 writer for `session.out` (docs/protocol.md §3): endpoint resolution (§3.2), the S2S framed
+//! protobuf append session over HTTP/2 (§3.3), batching without a linger (docs/protocol.md §3.4: a
 //! batch leaves as soon as the previous one is acked), acks → last written seq (§3.5), and the
 //! SDK's retry policy with re-submission of un-acked batches (§3.6).
 

@@ -1,4 +1,4 @@
-//! S2S framing (protocol.md §3.3), shared by the S2 writer here and the local plane's S2 server:
+//! S2S framing (docs/protocol.md §3.3), shared by the S2 writer here and the local plane's S2 server:
 //! `[3-byte BE length L][1 flag byte][L-1 payload bytes]`, where L counts the flag byte.
 //! Flag bit 7 = terminal, bits 6-5 = compression (00 none, 01 zstd, 10 gzip). A terminal
 //! frame's payload is a 2-byte BE HTTP status followed by a JSON body `{"code","message"}`.

@@ -1,4 +1,4 @@
-//! S2's protobuf messages (package `s2.v1`, protocol.md §3.3), derived by hand with prost (no
+//! S2's protobuf messages (package `s2.v1`, docs/protocol.md §3.3), derived by hand with prost (no
 //! protoc). Shared by the S2 writer here and the local plane's S2 server.
 
 use bytes::Bytes;

@@ -1,4 +1,4 @@
-//! Phase-2 subscription to `session.out` (protocol.md §5): `GET …/{chatId}/out` as SSE with
+//! Phase-2 subscription to `session.out` (docs/protocol.md §5): `GET …/{chatId}/out` as SSE with
 //! the secret key, `Last-Event-ID` resume, the reference retry policy (∞ retries with
 //! `min(100·2^(n−1), 5000)·[0.5,1]` ms backoff, 30 s to response headers, terminal statuses
 //! 400/401/403/404/409/410/422), `event: error` → reconnect, clean EOF → end.

@@ -1,7 +1,7 @@
 //! Incremental, byte-level WHATWG event-stream parser.
 //!
 //! Implements "Parsing an event stream" / "Interpreting an event stream" of the HTML Living
-//! Standard (see `docs/sse-and-ui-stream.md` §1) directly on bytes:
+//! Standard (see `docs/protocol.md` §15) directly on bytes:
 //!
 //! * UTF-8 decoding is done per field value. CR, LF and `:` are ASCII and can never be part of a
 //!   multi-byte sequence, so decoding each line (and the joined data buffer) lossily gives exactly
@@ -11,7 +11,7 @@
 //! * One leading BOM (EF BB BF) is stripped at stream offset 0, even when it arrives split across
 //!   chunks or after empty chunks. A later BOM is ordinary text.
 //! * A CR that ends a chunk terminates its line at once; an LF starting the next chunk is then
-//!   swallowed (no early dispatch, the eventsource-parser #17 bug). So a trailing CR at the end of
+//!   swallowed (no early dispatch, a bug eventsource-parser once had). So a trailing CR at the end of
 //!   the stream has already done its job when [`SseParser::finish`] is called.
 //!
 //! Linear time: every input byte is inspected by the terminator search exactly once. A partial

@@ -1,4 +1,4 @@
-//! The WHATWG edge-case checklist of `docs/sse-and-ui-stream.md` §1, item by item (the `cN_`
+//! The WHATWG edge-case checklist of `docs/protocol.md` §15, item by item (the `cN_`
 //! prefix is the checklist number), then chunking properties, limits and the encoder.
 
 use super::encode::{data_frame_len, push_comment_frame, push_data_frame, push_done_frame};

@@ -1,10 +1,10 @@
-//! The `POST /api/v1/sessions` body (protocol.md §2.3), byte-identical to what the reference
+//! The `POST /api/v1/sessions` body (docs/protocol.md §2.3), byte-identical to what the reference
 //! sends: `JSON.stringify(withResolvedExternalDeploymentId({type, externalId, taskIdentifier,
 //! triggerConfig, tags?}))`.
 //!
 //! Note on key order: `withResolvedExternalDeploymentId` strips `externalDeploymentId` from
 //! `triggerConfig` and re-appends the resolved value, so on the wire it comes **after**
-//! `idleTimeoutInSeconds` (the prose list in §2.3 puts it before; the code wins).
+//! `idleTimeoutInSeconds` (the reference's documentation lists it before; its code wins).
 
 use indexmap::IndexMap;
 use serde_json::value::RawValue;

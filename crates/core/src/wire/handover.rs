@@ -1,4 +1,4 @@
-//! The `session.in` records that end the handler's step 1 (protocol.md §4.2) and the reshape of
+//! The `session.in` records that end the handler's step 1 (docs/protocol.md §4.2) and the reshape of
 //! step 1's model messages into an approved-tool round (§8.4).
 //!
 //! Inputs are `JSON.stringify(result.response.messages)` from the JS glue. Messages, parts and

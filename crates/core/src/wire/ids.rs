@@ -1,4 +1,4 @@
-//! Ids with the reference's shapes (protocol.md §14): `nanoid()` part ids (21 × `[A-Za-z0-9_-]`),
+//! Ids with the reference's shapes (docs/protocol.md §14): `nanoid()` part ids (21 × `[A-Za-z0-9_-]`),
 //! `nanoid(7)` envelope ids, AI SDK `generateId()` message ids (16 × `[0-9A-Za-z]`), and UUID v4
 //! idempotency keys. The one generator of the workspace: the local plane's ids and tokens come
 //! from here too. Thread-local CSPRNG (`rand::rng()`); never per-token hot.

@@ -1,4 +1,4 @@
-//! The API's precise size cap for `.in/append` (protocol.md §4.4): the raw request body is
+//! The API's precise size cap for `.in/append` (docs/protocol.md §4.4): the raw request body is
 //! stored as `JSON.stringify({data: <body as a string>, id: <partId>})`, and S2 meters a record
 //! without headers as `8 + byte length`. The API answers 413 above [`S2_RECORD_LIMIT`].
 

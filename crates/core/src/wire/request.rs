@@ -1,4 +1,4 @@
-//! The browser's head-start POST (protocol.md §1.1), validated (issue 4, improvement 6).
+//! The browser's head-start POST (docs/protocol.md §1.1), validated (docs/protocol.md §1.2).
 //!
 //! The reference accepts any JSON with a truthy `chatId` and answers everything else with a 500.
 //! Here every bad input gets a precise 4xx and no session is created. What is accepted is kept

@@ -1,4 +1,4 @@
-//! The scripted agent (protocol.md §7.4): one task per live "run" of a session. It boots
+//! The scripted agent (docs/protocol.md §7.4): one task per live "run" of a session. It boots
 //! (after `bootDelayMs`), reads `session.in` from its start seq, and
 //! - in a `handover-prepare` run waits (up to `idleTimeoutInSeconds`) for `handover` /
 //!   `handover-skip`: skip → exits writing nothing; `isFinal: true` → only the turn-complete

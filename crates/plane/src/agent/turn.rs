@@ -1,4 +1,4 @@
-//! Building a turn's UI chunks the way the real `chat.agent` writes them (protocol.md §7.2):
+//! Building a turn's UI chunks the way the real `chat.agent` writes them (docs/protocol.md §7.2):
 //! `start{messageId}`, one tool output per pending call, then a text step, `finish`.
 
 use std::collections::HashSet;

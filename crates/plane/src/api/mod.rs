@@ -1,4 +1,4 @@
-//! The Trigger.dev-compatible control plane (protocol.md §2, §4, §5, §11).
+//! The Trigger.dev-compatible control plane (docs/protocol.md §2, §4, §5, §11).
 //!
 //! `POST /api/v1/sessions` · `GET /api/v1/sessions/{id}` · `POST /api/v1/sessions/{id}/close`
 //! `/realtime/v1/sessions/{id}[/channels/{name}]/{io}`: `PUT` (S2 credentials), `GET` (SSE),

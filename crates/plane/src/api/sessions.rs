@@ -172,7 +172,7 @@ fn tags(obj: &Map<String, Value>, key: &str, prefix: &str) -> Result<(), String>
   }
 }
 
-/// `CreateSessionRequestBody` as the API validates it (protocol.md §2.3).
+/// `CreateSessionRequestBody` as the API validates it (docs/protocol.md §2.3).
 pub fn validate_create_session(body: &Value) -> Result<NewSession, String> {
   let Some(obj) = body.as_object() else {
     return Err("Expected object, received ".to_owned() + json_type(body));

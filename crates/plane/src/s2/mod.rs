@@ -1,4 +1,4 @@
-//! The S2-compatible stream plane (protocol.md §3.3, §11): one origin, HTTP/1.1 and h2c.
+//! The S2-compatible stream plane (docs/protocol.md §3.3, §11): one origin, HTTP/1.1 and h2c.
 //!
 //! `POST {base}/streams/{stream}/records` — S2S append session (`content-type: s2s/proto`),
 //! unary protobuf (`application/protobuf`) or unary JSON append.
