@@ -81,10 +81,13 @@ struct Known {
   token: Option<String>,
 }
 
-fn text(u: &mut Unstructured, max: usize) -> Result<String> {
+fn raw<'a>(u: &mut Unstructured<'a>, max: usize) -> Result<&'a [u8]> {
   let len = u.int_in_range(0..=max)?;
-  let bytes = u.bytes(len.min(u.len()))?;
-  Ok(String::from_utf8_lossy(bytes).into_owned())
+  u.bytes(len.min(u.len()))
+}
+
+fn text(u: &mut Unstructured, max: usize) -> Result<String> {
+  Ok(String::from_utf8_lossy(raw(u, max)?).into_owned())
 }
 
 fn percent_encode(text: &str) -> String {
@@ -114,7 +117,7 @@ fn segment(u: &mut Unstructured, known: &Known) -> Result<String> {
 
 fn body(u: &mut Unstructured, known: &Known) -> Result<Bytes> {
   Ok(match u.int_in_range(0..=5u8)? {
-    0 => Bytes::copy_from_slice(u.bytes(u.int_in_range(0..=256)?.min(u.len()))?),
+    0 => Bytes::copy_from_slice(raw(u, 256)?),
     1 => {
       let mut session = json!({
         "type": "chat.agent",
@@ -182,7 +185,7 @@ fn body(u: &mut Unstructured, known: &Known) -> Result<Bytes> {
       if u.ratio(1, 4)? {
         wire.truncate(cut);
       }
-      wire.extend_from_slice(u.bytes(u.int_in_range(0..=8)?.min(u.len()))?);
+      wire.extend_from_slice(raw(u, 8)?);
       wire.into()
     }
     _ => json!({ "reason": text(u, 8)?, "session": known.session_id })
