@@ -12,7 +12,8 @@ Options:
   --port N            Trigger API port (default: ephemeral)
   --s2-port N         S2 port (default: ephemeral)
   --host H            interface to bind (default: 127.0.0.1)
-  --secret-key K      secret key clients must send (default: tr_dev_chat_headstart_local)
+  --secret-key K      secret key clients must send (default on a loopback host:
+                      tr_dev_chat_headstart_local; on any other host a random key)
   --boot-delay MS     emulated agent boot time (default: 0)
   --latency MS        extra latency on every control-plane response (default: 0)
   -h, --help          show this help`
@@ -75,9 +76,11 @@ function parseArgs(argv) {
 }
 
 const options = parseArgs(process.argv.slice(2))
+// Off loopback, other machines reach the plane: a key everyone knows would open every route.
+const loopback = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(options.host ?? '127.0.0.1') || /^127\./.test(options.host)
 let plane
 try {
-  plane = await startDevPlane({ secretKey: 'tr_dev_chat_headstart_local', ...options })
+  plane = await startDevPlane(loopback ? { secretKey: 'tr_dev_chat_headstart_local', ...options } : options)
 } catch (error) {
   process.stderr.write(`chat-headstart: ${error.message}\n`)
   process.exit(1)

@@ -4,11 +4,12 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
@@ -47,6 +48,10 @@ pub struct PlaneOptions {
   pub worker_threads: usize,
   /// Serve both ports over TLS with a fresh self-signed certificate (see `cert_pem`).
   pub tls: bool,
+  /// A connection must send its first request head within this time of being accepted, and
+  /// each later HTTP/1.1 request head within this time of starting it (or of the previous
+  /// response, when idle on keep-alive); slower or silent connections are closed (slow-loris).
+  pub header_read_timeout_ms: u64,
   pub agent: AgentScript,
   pub faults: Faults,
 }
@@ -66,6 +71,7 @@ impl Default for PlaneOptions {
       max_logged_requests: 100_000,
       worker_threads: 2,
       tls: false,
+      header_read_timeout_ms: 30_000,
       agent: AgentScript::default(),
       faults: Faults::default(),
     }
@@ -82,6 +88,7 @@ pub struct Plane {
 
 impl Plane {
   pub fn start(options: PlaneOptions, hook: Option<Arc<dyn TurnHook>>) -> std::io::Result<Plane> {
+    check_exposure(&options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
       .worker_threads(options.worker_threads.max(1))
       .thread_name("chat-headstart-plane")
@@ -116,6 +123,7 @@ impl Plane {
       flush_interval_ms: options.flush_interval_ms,
       heartbeat: Duration::from_millis(options.heartbeat_ms.max(10)),
       sse_default_wait_seconds: options.sse_default_wait_seconds.clamp(1, 600),
+      header_read_timeout: Duration::from_millis(options.header_read_timeout_ms.max(10)),
       cert_pem: tls.as_ref().map(|t| t.cert_pem.clone()),
     });
     let acceptor = tls.map(|t| t.acceptor);
@@ -190,6 +198,30 @@ impl Drop for Plane {
   }
 }
 
+/// Off loopback, any process that can reach the port is a caller: credentials stay mandatory.
+fn check_exposure(options: &PlaneOptions) -> std::io::Result<()> {
+  if options.strict_auth || is_loopback_host(&options.host) {
+    return Ok(());
+  }
+  Err(std::io::Error::new(
+    std::io::ErrorKind::InvalidInput,
+    format!(
+      "strictAuth: false accepts any bearer token and is only allowed on a loopback host, not {:?}",
+      options.host
+    ),
+  ))
+}
+
+/// `localhost`, or an IP address in 127.0.0.0/8 or `::1`.
+pub fn is_loopback_host(host: &str) -> bool {
+  host.eq_ignore_ascii_case("localhost")
+    || host
+      .trim_start_matches('[')
+      .trim_end_matches(']')
+      .parse::<std::net::IpAddr>()
+      .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn url_host(addr: SocketAddr) -> String {
   match addr {
     SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
@@ -250,6 +282,7 @@ async fn handle_logged(
   req: http::Request<hyper::body::Incoming>,
 ) -> crate::http::Resp {
   let (parts, body) = req.into_parts();
+  let body = crate::http::boxed_incoming(body);
   let log_id = state.log.begin(origin, &parts);
   let is_head = parts.method == http::Method::HEAD;
   let traced = tracing::enabled!(tracing::Level::DEBUG).then(|| {
@@ -281,22 +314,48 @@ async fn serve<I>(io: I, state: Arc<PlaneState>, origin: Origin, cancel: Cancell
 where
   I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-  let service = service_fn(move |req| {
-    let state = state.clone();
-    async move { Ok::<_, Infallible>(handle_logged(state, origin, req).await) }
-  });
+  let header_timeout = state.header_read_timeout;
+  let started = Arc::new(AtomicBool::new(false));
+  let service = {
+    let started = started.clone();
+    service_fn(move |req| {
+      started.store(true, Ordering::Relaxed);
+      let state = state.clone();
+      async move { Ok::<_, Infallible>(handle_logged(state, origin, req).await) }
+    })
+  };
   let mut builder = auto::Builder::new(TokioExecutor::new());
+  builder
+    .http1()
+    .timer(TokioTimer::new())
+    .header_read_timeout(header_timeout);
   builder
     .http2()
     .initial_stream_window_size(8 * 1024 * 1024)
     .initial_connection_window_size(16 * 1024 * 1024)
     .max_concurrent_streams(1000);
   let conn = builder.serve_connection(TokioIo::new(io), service);
-  tokio::select! {
-    _ = cancel.cancelled() => {}
-    result = conn => {
-      if let Err(e) = result {
-        tracing::debug!("plane connection ended: {e}");
+  tokio::pin!(conn);
+  // hyper's own header timeout starts only once it knows the protocol: a connection silent
+  // (or dribbling) before its first request would otherwise be held forever.
+  let first_request = tokio::time::sleep(header_timeout);
+  tokio::pin!(first_request);
+  let mut waiting_first = true;
+  loop {
+    tokio::select! {
+      _ = cancel.cancelled() => return,
+      _ = &mut first_request, if waiting_first => {
+        if !started.load(Ordering::Relaxed) {
+          tracing::debug!("plane connection sent no request in time; closed");
+          return;
+        }
+        waiting_first = false;
+      }
+      result = &mut conn => {
+        if let Err(e) = result {
+          tracing::debug!("plane connection ended: {e}");
+        }
+        return;
       }
     }
   }

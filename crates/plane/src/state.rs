@@ -27,6 +27,8 @@ pub struct PlaneState {
   pub flush_interval_ms: u64,
   pub heartbeat: Duration,
   pub sse_default_wait_seconds: u64,
+  /// See [`crate::plane::PlaneOptions::header_read_timeout_ms`].
+  pub header_read_timeout: Duration,
   /// PEM of the self-signed certificate when serving TLS.
   pub cert_pem: Option<String>,
 }

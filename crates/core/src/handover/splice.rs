@@ -123,6 +123,12 @@ impl Splicer {
     let batch: Batch =
       serde_json::from_str(data).map_err(|e| format!("undecodable session.out batch: {e}"))?;
     for record in batch.records {
+      // S2 seq numbers only grow: a record at or below the cursor was delivered before (a
+      // subscription that resumed overlapping the last one). Forwarding it again would send an
+      // id-less chunk twice, and its seq would move lastEventId backwards.
+      if self.cursor.is_some_and(|cursor| record.seq_num <= cursor) {
+        continue;
+      }
       self.cursor = Some(record.seq_num);
       let headers = record.headers.as_deref().unwrap_or(&[]);
       // S2 command record (trim/fence): one header with an empty name. Not a part.
@@ -285,6 +291,42 @@ mod tests {
       "evicted ids are forgotten like the reference's FIFO"
     );
     assert!(s.seen_before(&format!("id{}", DEDUPE_WINDOW + 5)));
+  }
+
+  /// Found by the `splice` fuzz target: a batch that delivers a range again (id-less chunks,
+  /// a garbage record) duplicated chunks and moved lastEventId back.
+  #[test]
+  fn records_delivered_again_are_skipped_by_seq() {
+    let mut s = Splicer::new(HashSet::new());
+    let mut out = Vec::new();
+    let plain = |seq: u64, delta: &str| {
+      let body = format!("{{\"data\":{{\"type\":\"text-delta\",\"delta\":\"{delta}\"}}}}");
+      format!(
+        "{{\"seq_num\":{seq},\"timestamp\":1,\"body\":{}}}",
+        serde_json::to_string(&body).unwrap()
+      )
+    };
+    let garbage = r##"{"seq_num":6,"timestamp":1,"body":"#x"}"##.to_string();
+    s.on_batch(
+      &batch(&[plain(5, "a"), garbage.clone(), plain(7, "b")]),
+      &mut out,
+    )
+    .unwrap();
+    s.on_batch(
+      &batch(&[plain(5, "a"), garbage, plain(7, "b"), plain(8, "c")]),
+      &mut out,
+    )
+    .unwrap();
+    s.write_session_state(&mut out);
+    assert_eq!(s.forwarded(), 3);
+    assert_eq!(
+      String::from_utf8(out).unwrap(),
+      "data: {\"type\":\"text-delta\",\"delta\":\"a\"}\n\n\
+       data: {\"type\":\"text-delta\",\"delta\":\"b\"}\n\n\
+       data: {\"type\":\"text-delta\",\"delta\":\"c\"}\n\n\
+       data: {\"type\":\"trigger:session-state\",\"lastEventId\":\"8\"}\n\n"
+    );
+    assert_eq!(s.cursor(), Some(8));
   }
 
   #[test]

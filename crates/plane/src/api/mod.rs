@@ -13,9 +13,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method};
-use hyper::body::Incoming;
 
-use crate::http::{api_error, empty, percent_decode, read_body, ReadBodyError, Resp};
+use crate::http::{api_error, empty, percent_decode, read_body, Body, ReadBodyError, Resp};
 use crate::log::LogId;
 use crate::sessions::Session;
 use crate::state::PlaneState;
@@ -39,11 +38,12 @@ pub(crate) struct Ctx {
   pub body: Bytes,
 }
 
-/// Answers one request; the caller logged it as `log_id` and follows the response.
+/// Answers one request; the caller logged it as `log_id` and follows the response. `body` is the
+/// connection's body boxed (`crate::http::boxed_incoming`), so the fuzz target can call this directly.
 pub async fn handle(
   state: Arc<PlaneState>,
   parts: http::request::Parts,
-  body: Incoming,
+  body: Body,
   log_id: Option<LogId>,
 ) -> Resp {
   let latency = state.faults.latency_ms();

@@ -76,6 +76,9 @@ pub async fn create(ctx: Ctx) -> Resp {
 }
 
 pub fn retrieve(ctx: Ctx, id: &str) -> Resp {
+  if let Err(resp) = ctx.authenticate() {
+    return resp;
+  }
   let Some(session) = ctx.state.sessions.resolve(id) else {
     return api_error(404, "Session not found");
   };
@@ -86,6 +89,9 @@ pub fn retrieve(ctx: Ctx, id: &str) -> Resp {
 }
 
 pub fn close(ctx: Ctx, id: &str) -> Resp {
+  if let Err(resp) = ctx.authenticate() {
+    return resp;
+  }
   let Some(session) = ctx.state.sessions.resolve(id) else {
     return api_error(404, "Session not found");
   };

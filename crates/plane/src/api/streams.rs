@@ -24,6 +24,8 @@ pub struct Target<'a> {
 
 impl Ctx {
   pub(crate) fn session_for(&self, target: &Target) -> Result<(Arc<Session>, Principal), Resp> {
+    // Credentials first: without one, a caller cannot even learn whether a session exists.
+    self.authenticate()?;
     let Some(session) = self.state.sessions.resolve(target.id) else {
       return Err(api_error(404, "Session not found"));
     };

@@ -12,25 +12,25 @@ mod read;
 use std::sync::Arc;
 
 use http::Method;
-use hyper::body::Incoming;
 
-use crate::http::{header_str, percent_decode, s2_error, Resp};
+use crate::http::{header_str, percent_decode, s2_error, Body, Resp};
 use crate::log::LogId;
 use crate::state::PlaneState;
 
 pub(crate) struct S2Request {
   pub state: Arc<PlaneState>,
   pub parts: http::request::Parts,
-  pub body: Incoming,
+  pub body: Body,
   pub log_id: Option<LogId>,
   pub stream_name: String,
 }
 
-/// Answers one request; the caller logged it as `log_id` and follows the response.
+/// Answers one request; the caller logged it as `log_id` and follows the response. `body` is the
+/// connection's body boxed (`crate::http::boxed_incoming`), so the fuzz target can call this directly.
 pub async fn handle(
   state: Arc<PlaneState>,
   parts: http::request::Parts,
-  body: Incoming,
+  body: Body,
   log_id: Option<LogId>,
 ) -> Resp {
   let path = parts.uri.path().to_owned();
