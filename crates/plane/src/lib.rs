@@ -24,5 +24,6 @@ pub mod sessions;
 pub mod sse;
 pub mod store;
 pub mod tls;
+pub mod traffic;
 
 pub use plane::{Plane, PlaneOptions, PlaneState};

@@ -19,6 +19,7 @@ use crate::ids::alnum;
 use crate::log::{Origin, RequestLog};
 use crate::sessions::Sessions;
 use crate::store::Streams;
+use crate::traffic::Traffic;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -78,6 +79,8 @@ pub struct PlaneState {
   pub agent: RwLock<AgentScript>,
   pub hook: Option<Arc<dyn TurnHook>>,
   pub log: RequestLog,
+  /// Open connections and in-flight requests (see [`crate::traffic`]).
+  pub traffic: Arc<Traffic>,
   pub secret_key: String,
   pub s2_token: String,
   pub basin: String,
@@ -134,6 +137,7 @@ impl Plane {
       agent: RwLock::new(options.agent),
       hook,
       log: RequestLog::new(options.log_requests, options.max_logged_requests),
+      traffic: Arc::default(),
       secret_key: options
         .secret_key
         .unwrap_or_else(|| format!("tr_dev_{}", alnum(20))),
@@ -249,7 +253,9 @@ async fn accept_loop(
     let state = state.clone();
     let cancel = cancel.clone();
     let tls = tls.clone();
+    let connection = state.traffic.connection();
     tokio::spawn(async move {
+      let _connection = connection;
       match tls {
         None => serve(socket, state, origin, cancel).await,
         Some(acceptor) => {
@@ -279,6 +285,10 @@ async fn handle_logged(
 ) -> crate::http::Resp {
   let (parts, body) = req.into_parts();
   let log_id = state.log.begin(origin, &parts);
+  let in_flight = state.traffic.request({
+    let state = state.clone();
+    move || state.log.abandon(log_id)
+  });
   let is_head = parts.method == http::Method::HEAD;
   let traced = tracing::enabled!(tracing::Level::DEBUG).then(|| {
     (
@@ -301,7 +311,7 @@ async fn handle_logged(
       "request"
     );
   }
-  state.log.track_response(log_id, is_head, resp)
+  in_flight.follow(state.log.track_response(log_id, is_head, resp))
 }
 
 /// Serves one connection (HTTP/1.1 or HTTP/2, sniffed) until it ends or the plane closes.
