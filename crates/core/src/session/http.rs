@@ -8,7 +8,7 @@ use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::convert::Infallible;
@@ -70,6 +70,9 @@ pub fn api_client(extra_ca_pem: Option<&[u8]>) -> Result<ApiClient, String> {
   Ok(
     Client::builder(TokioExecutor::new())
       .pool_idle_timeout(Duration::from_secs(30))
+      // Without a timer hyper-util never evicts idle connections: after a burst they stayed
+      // open until reused (scripts/soak.mjs: the handler's fds never came back to baseline).
+      .pool_timer(TokioTimer::new())
       .build(connector),
   )
 }
@@ -87,6 +90,7 @@ pub fn s2_client(extra_ca_pem: Option<&[u8]>) -> Result<S2Client, String> {
       .http2_initial_stream_window_size(10 * 1024 * 1024)
       .http2_initial_connection_window_size(10 * 1024 * 1024)
       .pool_idle_timeout(Duration::from_secs(30))
+      .pool_timer(TokioTimer::new())
       .build(connector),
   )
 }
