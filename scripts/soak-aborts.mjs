@@ -3,7 +3,9 @@
 // plane's request log says, for every upstream request of an aborted turn that was still open
 // when the browser left (createSession, the S2 append session, the phase-2 read) or that the
 // handler started afterwards (a handover-skip), when it ended: the latency from the abort (both
-// clocks are the plane's). Requests still open a second after their batch are hung.
+// clocks are the plane's). Requests still open a second after their batch are hung. Pass: none
+// hung, every cancellation within 100 ms, and once the browsers have gone the handler's fds, RSS
+// and running turns back at their warm baseline, nothing in flight at the plane.
 import http from 'node:http'
 import { ABORT_POINTS, KINDS, mb, pick, plannedAbort, runTurn, sleep } from './soak-turn.mjs'
 
@@ -110,7 +112,7 @@ export async function runAborts({ plane, handler, baseline, options, settle, pro
         byPoint[point].latencies.push(latency)
         if (latency > LIMIT_MS) {
           figures.over100ms++
-          if (slowSamples.length < 10) slowSamples.push({ chatId, point, request: `${r.origin} ${r.method} ${r.path}`, latency: Math.round(latency), responseEnd: r.responseEnd })
+          if (slowSamples.length < 50) slowSamples.push({ chatId, point, request: `${r.origin} ${r.method} ${r.path}`, latency: Math.round(latency), responseEnd: r.responseEnd })
         }
       }
     }
@@ -127,8 +129,10 @@ export async function runAborts({ plane, handler, baseline, options, settle, pro
   const end = await settle(handler, plane, baseline)
   for (const h of hungSamples) console.error(`[aborts] hung: ${JSON.stringify(h)}`)
   for (const h of slowSamples) console.error(`[aborts] over ${LIMIT_MS} ms: ${JSON.stringify(h)}`)
+  // Reported: the drift between batches while turns run (V8's heap grows into its limits).
+  // Held: once the browsers have gone, the RSS is back within 10 % of the warm baseline.
   const rss = samples.length >= 3 ? rssThirds(samples) : { first: samples[0]?.rss, last: samples.at(-1)?.rss, drift: samples.length ? samples.at(-1).rss / samples[0].rss - 1 : NaN }
-  const rssOk = samples.length < 3 || Math.abs(rss.drift) <= 0.1
+  const rssOk = end.rss <= baseline.rss * 1.1
   const fdsBack = end.fds <= baseline.fds
   const pass =
     figures.aborted > 0 && figures.hung === 0 && figures.over100ms === 0 && figures.transportErrors === 0 && fdsBack && rssOk &&
@@ -141,6 +145,7 @@ export async function runAborts({ plane, handler, baseline, options, settle, pro
     latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100), count: latencies.length },
     // Requests the handler started after the browser left, abort → their end.
     afterAbort: { kinds: afterAbortKinds, p50: percentile(afterAbort, 50), p99: percentile(afterAbort, 99), max: percentile(afterAbort, 100) },
+    slowest: slowSamples,
     byPoint: Object.fromEntries(
       Object.entries(byPoint).map(([p, v]) => [p, { turns: v.turns, requestsOpenAtAbort: v.requestsOpenAtAbort, p99: percentile(v.latencies, 99), max: percentile(v.latencies, 100) }]),
     ),
