@@ -15,7 +15,7 @@ import { startDevPlane } from '../index.js'
 import { ABORT_POINTS, KINDS, classify, mb, pick, plannedAbort, runTurn, sleep } from './soak-turn.mjs'
 import { runAborts } from './soak-aborts.mjs'
 
-const HELP = `usage: npm run soak -- [--minutes N] [--concurrency C] [--abort-rate R] [--fault-rate R] [--sample-seconds S]
+const HELP = `usage: npm run soak -- [--minutes N] [--concurrency C] [--warmup-seconds W] [--abort-rate R] [--fault-rate R] [--sample-seconds S]
        npm run soak -- --aborts N [--concurrency C]`
 const args = process.argv.slice(2)
 const flag = (name, fallback) => {
@@ -29,7 +29,7 @@ if (args.includes('--help')) {
   console.log(HELP)
   process.exit(0)
 }
-const known = new Set(['--minutes', '--concurrency', '--abort-rate', '--fault-rate', '--sample-seconds', '--aborts'])
+const known = new Set(['--minutes', '--concurrency', '--warmup-seconds', '--abort-rate', '--fault-rate', '--sample-seconds', '--aborts'])
 for (const a of args) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}\n${HELP}`)
 
 const abortsMode = args.includes('--aborts')
@@ -39,6 +39,9 @@ const options = {
   abortRate: flag('abort-rate', 0.05),
   faultRate: flag('fault-rate', 0.02),
   sampleMs: flag('sample-seconds', 10) * 1000,
+  // Full load before the first sample: V8's heap and the allocators grow in steps for the first
+  // ~2 minutes of load (the 30-minute run is flat after them), which a short run must not count.
+  warmupMs: flag('warmup-seconds', Math.max(15, flag('minutes', 2) * 60 * 0.05)) * 1000,
   aborts: Math.floor(flag('aborts', 0)),
 }
 
@@ -172,7 +175,7 @@ function resourceFigures(rss, baseline, end) {
 }
 
 async function soak(plane, handler, baseline) {
-  const warmupMs = Math.max(15_000, options.minutes * 60_000 * 0.05)
+  const warmupMs = options.warmupMs
   const start = performance.now()
   const measureFrom = start + warmupMs
   const deadline = measureFrom + options.minutes * 60_000
