@@ -192,6 +192,22 @@ export interface LoggedRequest {
   responseEndMs: number | null
 }
 
+/** `plane.traffic()`: what is open right now, and what was ever opened. */
+export interface PlaneTraffic {
+  /** Client connections (either port) still open. */
+  openConnections: number
+  /**
+   * Requests the plane is still working on or still sending a response body for (a live read,
+   * an open S2S append session). A request the client abandons ends here when hyper drops it:
+   * before the response head, its log entry then ends as `'aborted'` too.
+   */
+  inFlightRequests: number
+  connectionsTotal: number
+  requestsTotal: number
+  /** Now, in the request log's clock (`LoggedRequest.timeMs` / `responseEndMs`). */
+  nowMs: number
+}
+
 export interface PlaneRecord {
   seq_num: number
   timestamp: number
@@ -217,6 +233,8 @@ export interface DevPlane {
   requests(): LoggedRequest[]
   /** The requests whose response body is still open (`responseEnd === null`): live reads. */
   openResponses(): LoggedRequest[]
+  /** Open connections and in-flight requests now, and the request log's clock. */
+  traffic(): PlaneTraffic
   clearRequests(): void
   setLogRequests(enabled: boolean): void
   /** Merge agent knobs (and/or swap `onTurn`); `null` restores the start options. */

@@ -41,6 +41,9 @@ export async function startDevPlane(options = {}) {
     openResponses() {
       return plane.requests().filter((r) => r.responseEnd === null)
     },
+    traffic() {
+      return JSON.parse(handle.trafficJson())
+    },
     clearRequests() {
       handle.clearRequests()
     },

@@ -90,6 +90,15 @@ impl DevPlane {
     self.plane.state.log.to_json()
   }
 
+  /// `{openConnections, inFlightRequests, connectionsTotal, requestsTotal, nowMs}`; `nowMs` is
+  /// the request log's clock (`timeMs`, `responseEndMs`).
+  #[napi]
+  pub fn traffic_json(&self) -> String {
+    let mut counts = serde_json::to_value(self.plane.state.traffic.counts()).unwrap_or_default();
+    counts["nowMs"] = self.plane.state.log.now_ms().into();
+    counts.to_string()
+  }
+
   #[napi]
   pub fn clear_requests(&self) {
     self.plane.state.log.clear();

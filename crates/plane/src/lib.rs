@@ -25,6 +25,7 @@ pub mod sse;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod traffic;
 
 pub use plane::{Plane, PlaneOptions};
 pub use state::PlaneState;

@@ -266,6 +266,17 @@ impl RequestLog {
     }
   }
 
+  /// The request was dropped before its response existed (the client went away): its entry
+  /// ends as aborted now.
+  pub fn abandon(&self, id: Option<LogId>) {
+    self.with_entry(id, |e| e.response.finish(ResponseEnd::Aborted));
+  }
+
+  /// The log's clock (`timeMs`, `responseEndMs`): ms since the plane started.
+  pub fn now_ms(&self) -> f64 {
+    self.started.elapsed().as_secs_f64() * 1000.0
+  }
+
   pub fn set_body(&self, id: Option<LogId>, body: &Bytes) {
     self.with_entry(id, |e| e.body = body.clone());
   }

@@ -113,6 +113,7 @@ impl Plane {
       agent: RwLock::new(options.agent),
       hook,
       log: RequestLog::new(options.log_requests, options.max_logged_requests),
+      traffic: Arc::default(),
       secret_key: options
         .secret_key
         .unwrap_or_else(|| format!("tr_dev_{}", alnum(20))),
@@ -253,7 +254,9 @@ async fn accept_loop(
     let state = state.clone();
     let cancel = cancel.clone();
     let tls = tls.clone();
+    let connection = state.traffic.connection();
     tokio::spawn(async move {
+      let _connection = connection;
       match tls {
         None => serve(socket, state, origin, cancel).await,
         Some(acceptor) => {
@@ -284,6 +287,10 @@ async fn handle_logged(
   let (parts, body) = req.into_parts();
   let body = crate::http::boxed_incoming(body);
   let log_id = state.log.begin(origin, &parts);
+  let in_flight = state.traffic.request({
+    let state = state.clone();
+    move || state.log.abandon(log_id)
+  });
   let is_head = parts.method == http::Method::HEAD;
   let traced = tracing::enabled!(tracing::Level::DEBUG).then(|| {
     (
@@ -306,7 +313,7 @@ async fn handle_logged(
       "request"
     );
   }
-  state.log.track_response(log_id, is_head, resp)
+  in_flight.follow(state.log.track_response(log_id, is_head, resp))
 }
 
 /// Serves one connection (HTTP/1.1 or HTTP/2, sniffed) until it ends or the plane closes.

@@ -10,6 +10,7 @@ use crate::faults::FaultState;
 use crate::log::RequestLog;
 use crate::sessions::Sessions;
 use crate::store::Streams;
+use crate::traffic::Traffic;
 
 /// Everything the routes and the agent share.
 pub struct PlaneState {
@@ -19,6 +20,8 @@ pub struct PlaneState {
   pub agent: RwLock<AgentScript>,
   pub hook: Option<Arc<dyn TurnHook>>,
   pub log: RequestLog,
+  /// Open connections and in-flight requests (see [`crate::traffic`]).
+  pub traffic: Arc<Traffic>,
   pub secret_key: String,
   pub s2_token: String,
   pub basin: String,

@@ -8,7 +8,7 @@ use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use std::convert::Infallible;
@@ -61,7 +61,18 @@ fn http_connector() -> HttpConnector {
   http
 }
 
+/// How long a pooled upstream connection may stay idle before it is closed.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub fn api_client(extra_ca_pem: Option<&[u8]>) -> Result<ApiClient, String> {
+  api_client_with_idle_timeout(extra_ca_pem, POOL_IDLE_TIMEOUT)
+}
+
+/// [`api_client`] with another idle timeout (tests).
+pub fn api_client_with_idle_timeout(
+  extra_ca_pem: Option<&[u8]>,
+  idle_timeout: Duration,
+) -> Result<ApiClient, String> {
   let connector = hyper_rustls::HttpsConnectorBuilder::new()
     .with_tls_config(tls_config(extra_ca_pem)?)
     .https_or_http()
@@ -69,7 +80,10 @@ pub fn api_client(extra_ca_pem: Option<&[u8]>) -> Result<ApiClient, String> {
     .wrap_connector(http_connector());
   Ok(
     Client::builder(TokioExecutor::new())
-      .pool_idle_timeout(Duration::from_secs(30))
+      .pool_idle_timeout(idle_timeout)
+      // Without a timer hyper-util never evicts idle connections: after a burst they stayed
+      // open until reused (scripts/soak.mjs: the handler's fds never came back to baseline).
+      .pool_timer(TokioTimer::new())
       .build(connector),
   )
 }
@@ -86,7 +100,8 @@ pub fn s2_client(extra_ca_pem: Option<&[u8]>) -> Result<S2Client, String> {
       // Matches the S2 SDK: 10 MiB stream and connection windows so batches pipeline.
       .http2_initial_stream_window_size(10 * 1024 * 1024)
       .http2_initial_connection_window_size(10 * 1024 * 1024)
-      .pool_idle_timeout(Duration::from_secs(30))
+      .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+      .pool_timer(TokioTimer::new())
       .build(connector),
   )
 }
