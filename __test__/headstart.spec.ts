@@ -255,3 +255,31 @@ test.serial('chat.preload: createSession with trigger "preload" returns the sess
   t.is(body.triggerConfig.basePayload.trigger, 'preload')
   t.deepEqual(body.triggerConfig.basePayload.metadata, { userId: 'u-1' })
 })
+
+test.serial('a browser that left before the turn began: 499, no session created, run() not called', async (t) => {
+  const chatId = `our-gone-${++counter}`
+  let runs = 0
+  const handler = chat.headStart({
+    agentId: 'exp-agent',
+    apiClient: plane.apiClient,
+    run: (args: any) => {
+      runs += 1
+      return runWith(textParts())(args)
+    },
+  } as any)
+  const browser = new AbortController()
+  browser.abort()
+  plane.clearRequests()
+  const res = await handler(
+    new Request('http://localhost/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(firstTurnBody(chatId)),
+      signal: browser.signal,
+    }),
+  )
+  t.is(res.status, 499)
+  t.deepEqual(await res.json(), { error: 'the client closed the request before the turn began' })
+  t.is(runs, 0)
+  t.deepEqual(plane.requests(), [])
+})

@@ -603,6 +603,13 @@ async function openTurn(engine, req, opts, diagnostics) {
     diagnostics?.rejected(400)
     return { error: jsonError(400, `headStartMessages are not valid UI messages: ${err?.message ?? err}`) }
   }
+  if (req.signal?.aborted) {
+    // The browser left while the body was read or converted: no session is created (it would
+    // boot an agent run whose chat id and token nobody receives).
+    engine.native.release(opened.turn)
+    diagnostics?.rejected(499)
+    return { error: jsonError(499, 'the client closed the request before the turn began') }
+  }
   const state = new TurnState(engine, opened, uiMessages, {
     idleTimeoutInSeconds: idleSeconds(opts),
     requestSignal: req.signal,
