@@ -3,8 +3,8 @@
 // in the handover gap, in phase 2) against a handler process on the local plane. Every upstream
 // request those turns had open (createSession, the S2 append session, the phase-2 read) must
 // have ended, the plane must have nothing in flight, the handler no turn running and no more
-// fds than before. The latency figures (abort → upstream close) are printed, not asserted here:
-// `npm run soak -- --aborts 10000` holds them to 100 ms on a quiet machine.
+// fds than before. The latency figures (abort → upstream close) and the RSS are printed, not
+// asserted here: `npm run soak -- --aborts 10000` holds them (100 ms; ±10 % of the warm baseline).
 import test from 'ava'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
@@ -47,6 +47,8 @@ test('200 turns left at random points: every upstream request they had open ends
   t.is(result.planeInFlightEnd, 0)
   t.is(result.handlerTurnsLeft, 0)
   t.true(result.fdsEnd <= result.fdsStart, `handler fds ${result.fdsStart} → ${result.fdsEnd}`)
-  // The exit code also holds the latencies to 100 ms, which a loaded machine may miss: not asserted.
-  t.true(code === 0 || result.over100ms > 0, `exit ${code}: ${stderr.slice(-2000)}`)
+  // The run's own verdict also holds the latencies to 100 ms and the RSS to within 10 % of the
+  // warm baseline: a loaded machine misses the first, and 200 turns on a debug build still grow
+  // V8's heap (the 10,000-turn run holds both). Not asserted here, only that the exit code says it.
+  t.is(code, result.pass ? 0 : 1, `exit ${code}: ${stderr.slice(-2000)}`)
 })
