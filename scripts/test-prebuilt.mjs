@@ -63,6 +63,7 @@ const ARM64_TIMING_BOUND = {
   'plane-reference.spec.ts': "the reference SDK's abort racing its own handover-skip",
   'plane-api.spec.ts': 'an "answers at once" bound of 1 s',
   'plane-cli.spec.ts': 'a 10 s deadline for the CLI to start',
+  'plane-hostile.spec.ts': 'the same CLI start deadline, and 10,000 connections opened under emulation',
 }
 
 function hostTarballs() {
