@@ -5,32 +5,20 @@
 // soak sees turns that never end; RSS and fds are read by the parent from /proc.
 import http from 'node:http'
 import diagnostics_channel from 'node:diagnostics_channel'
-import { simulateReadableStream, tool } from 'ai'
+import { simulateReadableStream } from 'ai'
 import { MockLanguageModelV4 } from 'ai/test'
-import { z } from 'zod'
 import { chat } from '../index.js'
+import { call, finish, text, tools } from './mock-parts.mjs'
 
 const apiClient = JSON.parse(process.env.SOAK_API_CLIENT ?? '')
 
-const usage = { inputTokens: { total: 3, noCache: 3 }, outputTokens: { total: 5, text: 5 } }
-const finish = (unified) => ({ type: 'finish', finishReason: { unified, raw: unified }, usage })
-const text = (id, words) => [
-  { type: 'text-start', id },
-  ...words.map((w, i) => ({ type: 'text-delta', id, delta: `${w}${i} ` })),
-  { type: 'text-end', id },
-]
-const call = (n, city) => [
-  { type: 'tool-input-start', id: `call_${n}`, toolName: 'getWeather' },
-  { type: 'tool-input-delta', id: `call_${n}`, delta: JSON.stringify({ city }) },
-  { type: 'tool-input-end', id: `call_${n}` },
-  { type: 'tool-call', toolCallId: `call_${n}`, toolName: 'getWeather', input: JSON.stringify({ city }) },
-]
+/** `word0 `, `word1 `, …: every delta of a turn distinct, so a duplicated one shows. */
+const numbered = (words) => words.map((w, i) => `${w}${i} `)
 const STEP_ONE = {
-  text: [...text('s1', Array(12).fill('word')), finish('stop')],
-  'one-tool': [...text('s1', ['Checking', 'the', 'weather']), ...call(1, 'Paris'), finish('tool-calls')],
-  'two-tool': [...text('s1', ['Two', 'cities']), ...call(1, 'Paris'), ...call(2, 'Rome'), finish('tool-calls')],
+  text: [...text('s1', numbered(Array(12).fill('word'))), finish('stop')],
+  'one-tool': [...text('s1', numbered(['Checking', 'the', 'weather'])), ...call(1, 'Paris'), finish('tool-calls')],
+  'two-tool': [...text('s1', numbered(['Two', 'cities'])), ...call(1, 'Paris'), ...call(2, 'Rome'), finish('tool-calls')],
 }
-const tools = { getWeather: tool({ description: 'weather of a city', inputSchema: z.object({ city: z.string() }) }) }
 
 // A hosted model's shape, shortened: a time to first token, then a steady chunk rate.
 const model = (parts) =>

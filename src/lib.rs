@@ -9,6 +9,6 @@ mod binding;
 
 /// mimalloc for every Rust allocation of the addon (see the note in Cargo.toml). Node's own
 /// allocations are untouched: a cdylib's global allocator only serves its Rust code.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[cfg(all(feature = "mimalloc", target_os = "linux", target_env = "gnu"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

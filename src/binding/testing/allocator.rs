@@ -6,7 +6,7 @@ use napi_derive::napi;
 
 #[napi(object)]
 pub struct AllocatorStats {
-  /// `"mimalloc"` or `"system"` (targets without mimalloc, see Cargo.toml).
+  /// `"mimalloc"` or `"system"` (targets without mimalloc, or built without the feature: see Cargo.toml).
   pub allocator: String,
   /// Bytes mimalloc currently has committed (read/write accessible) for the addon's Rust code.
   pub committed: Option<f64>,
@@ -17,7 +17,7 @@ pub struct AllocatorStats {
 /// Memory held by the addon's Rust allocator (`committed` is absent with the system allocator).
 #[napi]
 pub fn allocator_stats() -> AllocatorStats {
-  #[cfg(all(target_os = "linux", target_env = "gnu"))]
+  #[cfg(all(feature = "mimalloc", target_os = "linux", target_env = "gnu"))]
   {
     let (mut committed, mut peak_committed) = (0usize, 0usize);
     let null = std::ptr::null_mut();
@@ -40,7 +40,7 @@ pub fn allocator_stats() -> AllocatorStats {
       peak_committed: Some(peak_committed as f64),
     }
   }
-  #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+  #[cfg(not(all(feature = "mimalloc", target_os = "linux", target_env = "gnu")))]
   AllocatorStats {
     allocator: "system".into(),
     committed: None,
