@@ -38,6 +38,10 @@ const ADDON_ERROR = `Invalid read of size 8
    by 0x2C11AAAA: chat_headstart::binding::sse::NativeSseParser::feed (sse.rs:131)
  Address 0x0 is not stack'd, malloc'd or (recently) free'd`
 
+const HEAP = `HEAP SUMMARY:
+    in use at exit: 89,402 bytes in 128 blocks
+  total heap usage: 245,319 allocs, 245,191 frees, 235,187,751 bytes allocated`
+
 const SUMMARY = `LEAK SUMMARY:
    definitely lost: 160 bytes in 4 blocks
    indirectly lost: 0 bytes in 0 blocks
@@ -63,9 +67,10 @@ test("an error in the addon counts, Node's own do not", (t) => {
   t.true(report.errors[0].includes('parser.rs:210'))
 })
 
-test('the LEAK SUMMARY figures are read, thousands separators and all', (t) => {
-  const { summary } = addonReport(log(SUMMARY))
+test('the HEAP and LEAK SUMMARY figures are read, thousands separators and all', (t) => {
+  const { summary } = addonReport(log(HEAP, SUMMARY))
   t.deepEqual(summary, {
+    'heap usage': { allocs: 245319, frees: 245191, bytes: 235187751 },
     'definitely lost': { bytes: 160, blocks: 4 },
     'indirectly lost': { bytes: 0, blocks: 0 },
     'possibly lost': { bytes: 8789, blocks: 48 },

@@ -13,7 +13,7 @@ const isAddonFrame = (line) => /\.rs:\d+\)/.test(line) || /chat[-_]headstart/.te
 /**
  * `{ errors, leaks, possiblyLost, atLoad, summary }`: the addon's error blocks, its definite and
  * indirect leaks and its possible ones (neither counting `atLoad`, the module registration's), and
- * valgrind's LEAK SUMMARY figures for the whole process.
+ * valgrind's HEAP SUMMARY (allocations made and freed) and LEAK SUMMARY figures for the whole process.
  */
 export function addonReport(log) {
   const blocks = []
@@ -31,6 +31,12 @@ export function addonReport(log) {
   const report = { errors: [], leaks: [], possiblyLost: [], atLoad: [], summary: {} }
   for (const block of blocks) {
     const head = block[0]
+    const usage = /total heap usage: ([\d,]+) allocs, ([\d,]+) frees, ([\d,]+) bytes allocated/.exec(block.join('\n'))
+    if (head.startsWith('HEAP SUMMARY:') && usage) {
+      const [allocs, frees, bytes] = usage.slice(1).map((n) => Number(n.replaceAll(',', '')))
+      report.summary['heap usage'] = { allocs, frees, bytes }
+      continue
+    }
     if (head.startsWith('LEAK SUMMARY:')) {
       for (const line of block.slice(1)) {
         const m = /^\s*(definitely lost|indirectly lost|possibly lost|still reachable): ([\d,]+) bytes in ([\d,]+) blocks/.exec(line)
