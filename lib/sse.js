@@ -150,6 +150,36 @@ export function createSseParser(callbacks) {
   }
 
   /**
+   * Dispatches the blocks of one `data:` line and a blank line found in `text` from `i` on, and
+   * returns where the first other block (or the end) is. `tail` is the input that follows
+   * `text`: when a callback throws, both are parsed without delivery, then the error goes on.
+   */
+  function dispatchPlain(text, i, tail) {
+    const length = text.length
+    let cr = text.indexOf('\r', i)
+    if (cr < 0) cr = length
+    while (i < length && isDataField(text, i)) {
+      let value = i + 5
+      if (text.charCodeAt(value) === SPACE) value++
+      const lf = text.indexOf('\n', value)
+      // The line must end in LF before any CR, be followed by a blank LF line, and fit the
+      // buffer limit whatever its UTF-8 length (at most 3 bytes per UTF-16 unit).
+      if (lf < 0 || lf > cr || text.charCodeAt(lf + 1) !== LF || (lf - i) * 3 + 1 > maxBuffer) break
+      i = lf + 2
+      try {
+        onEvent({ event: 'message', data: text.slice(value, lf), lastEventId })
+      } catch (err) {
+        // As when a callback throws while a native batch is delivered: the rest of the input is
+        // parsed (the stream stays in step) and its items are dropped.
+        const rest = text.slice(i) + tail
+        if (rest !== '') skipNative(rest)
+        throw err
+      }
+    }
+    return i
+  }
+
+  /**
    * Strings: the blocks that are one `data:` line and a blank line, met while the native parser
    * is between blocks, are dispatched here without crossing (their data is a slice of the chunk),
    * and the start of such a block that ends the chunk is held for the next one. Whatever else
@@ -171,32 +201,29 @@ export function createSseParser(callbacks) {
       feedNativeText(chunk.slice(0, i))
       if (!between) return feedNativeText(chunk.slice(i))
     } else if (held !== '') {
-      chunk = held + chunk
-      held = ''
-    }
-    const length = chunk.length
-    let cr = chunk.indexOf('\r', i)
-    if (cr < 0) cr = length
-    while (i < length && isDataField(chunk, i)) {
-      let value = i + 5
-      if (chunk.charCodeAt(value) === SPACE) value++
-      const lf = chunk.indexOf('\n', value)
-      // The line must end in LF before any CR, be followed by a blank LF line, and fit the
-      // buffer limit whatever its UTF-8 length (at most 3 bytes per UTF-16 unit).
-      if (lf < 0 || lf > cr || chunk.charCodeAt(lf + 1) !== LF || (lf - i) * 3 + 1 > maxBuffer) break
-      i = lf + 2
-      try {
-        onEvent({ event: 'message', data: chunk.slice(value, lf), lastEventId })
-      } catch (err) {
-        // As when a callback throws while a native batch is delivered: the rest of the chunk is
-        // parsed (the stream stays in step) and its items are dropped.
-        if (i < length) skipNative(chunk.slice(i))
-        throw err
+      const blank = chunk.indexOf('\n\n')
+      if (blank < 0) {
+        chunk = held + chunk
+        held = ''
+      } else {
+        // The held block ends in this chunk: finish it on a short string of its own, so the
+        // chunk stays flat (`held + chunk` would be copied whole at its first read, and every
+        // read after it would go through the concatenation).
+        const head = held + chunk.slice(0, blank + 2)
+        held = ''
+        i = blank + 2
+        const stop = dispatchPlain(head, 0, chunk.slice(i))
+        if (stop < head.length) {
+          chunk = head.slice(stop) + chunk.slice(i)
+          i = 0
+        }
       }
     }
+    i = dispatchPlain(chunk, i, '')
+    const length = chunk.length
     if (i === length) return
     const rest = length - i
-    if (cr === length && rest <= HELD_MAX && rest * 3 + 1 <= maxBuffer && startsPlainBlock(chunk, i)) held = chunk.slice(i)
+    if (chunk.indexOf('\r', i) < 0 && rest <= HELD_MAX && rest * 3 + 1 <= maxBuffer && startsPlainBlock(chunk, i)) held = chunk.slice(i)
     else feedNativeText(i === 0 ? chunk : chunk.slice(i))
   }
 
