@@ -76,6 +76,33 @@ test('a large non-ASCII event split into many chunks arrives intact', (t) => {
   t.true(event.data === `${text}\n${text}`)
 })
 
+test('long data lines held over many string chunks arrive whole, and the limit still holds', (t) => {
+  // Fed as strings, a plain `data:` line that runs over many chunks is held in JS until its block
+  // ends (lib/sse.js): the result and the buffer limit must be what the bytes give.
+  const line = 'xyz{"a":1}é'.repeat(3_000)
+  const stream = `data: ${line}\n\ndata: short\n\ndata: ${line}\n\n: c\ndata: after\n\n`
+  for (const size of [1, 7, 500, 4096]) {
+    const pieces: string[] = []
+    for (let i = 0; i < stream.length; i += size) pieces.push(stream.slice(i, i + size))
+    for (const maxBufferSize of [undefined, 20_000, 40_000]) {
+      const run = (feed: (parser: ReturnType<typeof createSseParser>, piece: string) => void) => {
+        const { items, parser } = recorder({ maxBufferSize })
+        try {
+          for (const piece of pieces) feed(parser, piece)
+          parser.end()
+          return { items }
+        } catch (err) {
+          return { items, error: (err as Error).message }
+        }
+      }
+      const asStrings = run((parser, piece) => parser.feed(piece))
+      t.deepEqual(asStrings, run((parser, piece) => parser.feed(enc.encode(piece))), `chunks of ${size}, limit ${maxBufferSize}`)
+      if (maxBufferSize === undefined) t.deepEqual(asStrings.items, [msg(line), msg('short'), msg(line), { comment: 'c' }, msg('after')])
+      else if (maxBufferSize === 20_000) t.regex(String(asStrings.error), /SSE buffer limit exceeded/)
+    }
+  }
+})
+
 test('a leading BOM is stripped once, even split across chunks', (t) => {
   const { items, parser } = recorder()
   parser.feed(new Uint8Array(0))

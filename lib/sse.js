@@ -14,8 +14,6 @@ const WIDE = 85
 const SPACE = 32
 /** The native parser's default cap on a line or pending event (crates/core/src/sse/parser.rs). */
 const DEFAULT_MAX_BUFFER = 16 * 1024 * 1024
-/** The most UTF-16 units held back from a string chunk: longer blocks cross (each chunk would copy them). */
-const HELD_MAX = 8 * 1024
 const BUFFER_LIMIT_PREFIX = 'SSE buffer limit exceeded'
 
 /**
@@ -140,6 +138,8 @@ export function createSseParser(callbacks) {
   // The start of a plain `data:` block that a string chunk ended in, held back (the native parser
   // has not seen it: it is still between blocks) and put before the next chunk.
   let held = ''
+  // Whether `held` holds all of `data:` and its line has not ended: what a chunk may extend.
+  let heldLineOpen = false
 
   /** Hands the held text to the native parser (before input that must follow it). */
   function flushHeld() {
@@ -202,6 +202,13 @@ export function createSseParser(callbacks) {
       if (!between) return feedNativeText(chunk.slice(i))
     } else if (held !== '') {
       const blank = chunk.indexOf('\n\n')
+      if (blank < 0 && continuesLine(chunk, held.length)) {
+        // The held `data:` line goes on through this chunk: a concatenation, read once at the
+        // block's end (a long event held over many chunks is copied once, not per chunk).
+        held += chunk
+        heldLineOpen = chunk.charCodeAt(chunk.length - 1) !== LF
+        return
+      }
       if (blank < 0) {
         chunk = held + chunk
         held = ''
@@ -223,8 +230,23 @@ export function createSseParser(callbacks) {
     const length = chunk.length
     if (i === length) return
     const rest = length - i
-    if (chunk.indexOf('\r', i) < 0 && rest <= HELD_MAX && rest * 3 + 1 <= maxBuffer && startsPlainBlock(chunk, i)) held = chunk.slice(i)
+    if (chunk.indexOf('\r', i) < 0 && rest * 3 + 1 <= maxBuffer && startsPlainBlock(chunk, i)) {
+      held = chunk.slice(i)
+      heldLineOpen = rest >= 5 && chunk.charCodeAt(length - 1) !== LF
+    }
     else feedNativeText(i === 0 ? chunk : chunk.slice(i))
+  }
+
+  /**
+   * Whether `chunk` only extends the held block's open `data:` line (`heldLength` units so far):
+   * no CR, no LF but a last one, and the line still within the buffer limit at 3 UTF-8 bytes per
+   * unit.
+   */
+  function continuesLine(chunk, heldLength) {
+    if (!heldLineOpen) return false
+    if ((heldLength + chunk.length) * 3 + 1 > maxBuffer || chunk.indexOf('\r') >= 0) return false
+    const lf = chunk.indexOf('\n')
+    return lf < 0 || lf === chunk.length - 1
   }
 
   return {
