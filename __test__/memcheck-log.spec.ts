@@ -22,7 +22,7 @@ const TURN_LEAK = `96 bytes in 2 blocks are definitely lost in loss record 40 of
 
 const INDIRECT = `32 bytes in 1 blocks are indirectly lost in loss record 12 of 125
    at 0x73B77B4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
-   by 0x2C000001: ??? (in /work/target/memcheck/chat-headstart.linux-x64-gnu.node)`
+   by 0x2C000001: ??? (in /srv/app/target/memcheck/chat-headstart.linux-x64-gnu.node)`
 
 const POSSIBLE = `48 bytes in 1 blocks are possibly lost in loss record 60 of 125
    at 0x73B77B4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)
