@@ -12,6 +12,8 @@ const LF = 10
 /** The tag of a record that stands for the next record of the wide batch. */
 const WIDE = 85
 const SPACE = 32
+/** What extendHeldLine returns when the chunk only extended the held line. */
+const EXTENDED = -2
 /** The native parser's default cap on a line or pending event (crates/core/src/sse/parser.rs). */
 const DEFAULT_MAX_BUFFER = 16 * 1024 * 1024
 const BUFFER_LIMIT_PREFIX = 'SSE buffer limit exceeded'
@@ -138,14 +140,17 @@ export function createSseParser(callbacks) {
   // The start of a plain `data:` block that a string chunk ended in, held back (the native parser
   // has not seen it: it is still between blocks) and put before the next chunk.
   let held = ''
-  // Whether `held` holds all of `data:` and its line has not ended: what a chunk may extend.
+  // Whether `held` holds all of `data:` and the character after it, and its line has not ended:
+  // what a chunk may extend. `heldData` is then the held line's value, kept as its own string.
   let heldLineOpen = false
+  let heldData = ''
 
   /** Hands the held text to the native parser (before input that must follow it). */
   function flushHeld() {
     if (held === '') return
     const text = held
     held = ''
+    heldData = ''
     feedNativeText(text)
   }
 
@@ -201,23 +206,23 @@ export function createSseParser(callbacks) {
       feedNativeText(chunk.slice(0, i))
       if (!between) return feedNativeText(chunk.slice(i))
     } else if (held !== '') {
+      i = heldLineOpen ? extendHeldLine(chunk) : -1
+      if (i === EXTENDED) return
+      if (i < 0) i = 0
+    }
+    if (held !== '') {
       const blank = chunk.indexOf('\n\n')
-      if (blank < 0 && continuesLine(chunk, held.length)) {
-        // The held `data:` line goes on through this chunk: a concatenation, read once at the
-        // block's end (a long event held over many chunks is copied once, not per chunk).
-        held += chunk
-        heldLineOpen = chunk.charCodeAt(chunk.length - 1) !== LF
-        return
-      }
       if (blank < 0) {
         chunk = held + chunk
         held = ''
+        heldData = ''
       } else {
         // The held block ends in this chunk: finish it on a short string of its own, so the
         // chunk stays flat (`held + chunk` would be copied whole at its first read, and every
         // read after it would go through the concatenation).
         const head = held + chunk.slice(0, blank + 2)
         held = ''
+        heldData = ''
         i = blank + 2
         const stop = dispatchPlain(head, 0, chunk.slice(i))
         if (stop < head.length) {
@@ -232,21 +237,41 @@ export function createSseParser(callbacks) {
     const rest = length - i
     if (chunk.indexOf('\r', i) < 0 && rest * 3 + 1 <= maxBuffer && startsPlainBlock(chunk, i)) {
       held = chunk.slice(i)
-      heldLineOpen = rest >= 5 && chunk.charCodeAt(length - 1) !== LF
-    }
-    else feedNativeText(i === 0 ? chunk : chunk.slice(i))
+      // Open: all of `data:` and the character after it are held, and the line has not ended.
+      heldLineOpen = rest >= 6 && chunk.charCodeAt(length - 1) !== LF
+      if (heldLineOpen) heldData = chunk.slice(chunk.charCodeAt(i + 5) === SPACE ? i + 6 : i + 5)
+    } else feedNativeText(i === 0 ? chunk : chunk.slice(i))
   }
 
   /**
-   * Whether `chunk` only extends the held block's open `data:` line (`heldLength` units so far):
-   * no CR, no LF but a last one, and the line still within the buffer limit at 3 UTF-8 bytes per
-   * unit.
+   * A chunk after an open held line (`heldLineOpen`): when the chunk only extends the line (no CR,
+   * no LF but a last one), it is appended and EXTENDED returned; when the line ends at the chunk's
+   * first LF and a blank line follows, the event is dispatched, its data the held data and the
+   * chunk's head joined (never copied here), and the index after the blank line returned; -1
+   * otherwise (held unchanged). Either way the line stays within the buffer limit (3 UTF-8 bytes
+   * per unit), as in dispatchPlain.
    */
-  function continuesLine(chunk, heldLength) {
-    if (!heldLineOpen) return false
-    if ((heldLength + chunk.length) * 3 + 1 > maxBuffer || chunk.indexOf('\r') >= 0) return false
+  function extendHeldLine(chunk) {
     const lf = chunk.indexOf('\n')
-    return lf < 0 || lf === chunk.length - 1
+    if ((held.length + (lf < 0 ? chunk.length : lf)) * 3 + 1 > maxBuffer) return -1
+    if (lf < 0 || lf === chunk.length - 1) {
+      if (chunk.indexOf('\r') >= 0) return -1
+      held += chunk
+      heldData += chunk
+      heldLineOpen = lf < 0
+      return EXTENDED
+    }
+    if (chunk.charCodeAt(lf + 1) !== LF || chunk.lastIndexOf('\r', lf) >= 0) return -1
+    const data = heldData + chunk.slice(0, lf)
+    held = ''
+    heldData = ''
+    try {
+      onEvent({ event: 'message', data, lastEventId })
+    } catch (err) {
+      if (lf + 2 < chunk.length) skipNative(chunk.slice(lf + 2))
+      throw err
+    }
+    return lf + 2
   }
 
   return {
@@ -260,6 +285,7 @@ export function createSseParser(callbacks) {
     end() {
       // A held block is unfinished: dropped at the end of the stream, as the native parser would.
       held = ''
+      heldData = ''
       between = false
       try {
         parser.end()
@@ -269,6 +295,7 @@ export function createSseParser(callbacks) {
     },
     reset() {
       held = ''
+      heldData = ''
       between = false
       parser.reset()
       lastEventId = ''
