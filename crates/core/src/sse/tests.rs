@@ -408,6 +408,24 @@ fn c21_utf8_split_across_chunks_is_rejoined_and_invalid_utf8_replaced() {
 }
 
 #[test]
+fn c21_events_dispatched_from_one_chunk_decode_like_the_others() {
+  // Every block is a `data:` line and a blank line inside one chunk (dispatched straight from
+  // it): valid text, an invalid byte, and the events after it.
+  let chunk: &[u8] = b"data: \xC3\xA9\n\ndata: a\xFFb\n\ndata: \xF0\x9F\x98\x80\n\ndata: ok\n\n";
+  let expected = vec![
+    msg("\u{E9}"),
+    msg("a\u{FFFD}b"),
+    msg("\u{1F600}"),
+    msg("ok"),
+  ];
+  assert_eq!(parse_chunks(&[chunk]), expected);
+  // Cut inside the first character: the second chunk starts with a continuation byte.
+  assert_eq!(parse_chunks(&[&chunk[..7], &chunk[7..]]), expected);
+  // Cut inside the emoji: that event is finished from the line buffer, the next one is not.
+  assert_eq!(parse_chunks(&[&chunk[..20], &chunk[20..]]), expected);
+}
+
+#[test]
 fn c22_nul_and_unicode_separators_are_kept_verbatim() {
   assert_eq!(
     parse("data: a\u{0}b\u{2028}c\u{2029}d\u{85}e\u{b}f\u{c}g\nevent: x\u{0}\n\n".as_bytes()),
