@@ -228,7 +228,8 @@ mod tests {
     let mut rng = StdRng::seed_from_u64(0x5eed_0004);
     let mut built = 0;
     // Under Miri (`npm run miri`), a sample: it checks for undefined behaviour, not coverage.
-    for _ in 0..if cfg!(miri) { 200 } else { 20_000 } {
+    let inputs = if cfg!(miri) { 200 } else { 20_000 };
+    for _ in 0..inputs {
       let mut body = String::new();
       if rng.random_bool(0.8) {
         body.push_str("{\"chatId\":\"");
@@ -278,10 +279,11 @@ mod tests {
       built += request_body(&data) as usize;
       model_messages(&bytes);
     }
-    // The generator must reach the create-session path often, or the test proves little.
+    // The generator must reach the create-session path often, or the test proves little
+    // (judged on the full set: Miri's sample is too small to say).
     assert!(
-      built > 1_500,
-      "only {built} of 20000 inputs built a create-session body"
+      cfg!(miri) || built > 1_500,
+      "only {built} of {inputs} inputs built a create-session body"
     );
   }
 
