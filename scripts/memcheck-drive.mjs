@@ -7,6 +7,7 @@
 import { simulateReadableStream } from 'ai'
 import { MockLanguageModelV4 } from 'ai/test'
 import { chat, createSseParser, startDevPlane } from '../index.js'
+import { native } from '../lib/native.js'
 import { call, finish, text, tools } from './mock-parts.mjs'
 
 const checks = []
@@ -15,11 +16,9 @@ const check = (ok, what) => {
   checks.push(what)
 }
 
-// Started before anything else: the binding is the one scripts/memcheck.mjs built, without mimalloc.
-const { createRequire } = await import('node:module')
-const binding = createRequire(import.meta.url)('../binding.cjs')
+// The addon loaded is the one scripts/memcheck.mjs built without mimalloc (NAPI_RS_NATIVE_LIBRARY_PATH).
 if (process.env.MEMCHECK_EXPECT_SYSTEM_ALLOCATOR === '1') {
-  check(binding.allocatorStats?.().allocator === 'system', 'the addon allocates through the system allocator')
+  check(native.allocatorStats?.().allocator === 'system', 'the addon allocates through the system allocator')
 }
 
 const encoder = new TextEncoder()
