@@ -55,8 +55,12 @@ const handler = chat.headStart({
   },
 })
 
+/** Turns made so far (scripts/memcheck.mjs reads the count from the closing line). */
+let turns = 0
+
 /** One first turn through the Fetch handler; the SSE body as text (up to the leave, if any). */
 async function turn(kind, chatId, { leaveAfterBytes } = {}) {
+  turns += 1
   const controller = new AbortController()
   const body = JSON.stringify({
     chatId,
@@ -121,4 +125,4 @@ for (let n = 0; n < 3; n++) {
   check((await sse.text()).includes('chunk 2'), 'the plane serves session.out over SSE')
 }
 await plane.close()
-console.log(`memcheck drive: ok (${rounds} rounds of turns, ${checks.length} checks)`)
+console.log(`memcheck drive: ok (${turns} turns in ${rounds} rounds, ${checks.length} checks)`)
