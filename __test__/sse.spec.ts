@@ -5,7 +5,7 @@ import { privateModule } from './package.helpers.ts'
 const { native } = await privateModule<typeof import('../lib/native.js')>('lib/native.js')
 
 // The private native binding (not public API), to count native calls.
-const __native = native as unknown as { NativeSseParser: { prototype: { feed(chunk: Uint8Array): string } } }
+const __native = native as unknown as { sseFeed(parser: unknown, chunk: Uint8Array): string }
 
 type Item = SseEvent | { retry: number } | { comment: string }
 
@@ -113,12 +113,11 @@ test('a leading BOM is stripped once, even split across chunks', (t) => {
 })
 
 test('events of one feed are delivered from ONE native call', (t) => {
-  const proto = __native.NativeSseParser.prototype
-  const original = proto.feed
+  const original = __native.sseFeed
   let calls = 0
-  proto.feed = function (this: unknown, chunk: Uint8Array) {
+  __native.sseFeed = (parser, chunk) => {
     calls += 1
-    return original.call(this, chunk)
+    return original(parser, chunk)
   }
   try {
     const { items, parser } = recorder()
@@ -129,7 +128,7 @@ test('events of one feed are delivered from ONE native call', (t) => {
     t.is(items.length, 1000)
     t.deepEqual(items[999], msg('{"type":"text-delta","id":"t1","delta":"999"}'))
   } finally {
-    proto.feed = original
+    __native.sseFeed = original
   }
 })
 

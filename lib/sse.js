@@ -39,7 +39,8 @@ export function createSseParser(callbacks) {
   if (maxBufferSize !== undefined && !(Number.isInteger(maxBufferSize) && maxBufferSize >= 1)) {
     throw new TypeError('createSseParser(callbacks): maxBufferSize must be a positive integer (bytes)')
   }
-  const parser = new native.NativeSseParser(maxBufferSize, onRetry !== undefined, onComment !== undefined)
+  // The native state is an external object: sseFeed and the others take it as their first argument.
+  const parser = native.sseParserNew(maxBufferSize, onRetry !== undefined, onComment !== undefined)
   const maxBuffer = maxBufferSize ?? DEFAULT_MAX_BUFFER
   let lastEventId = ''
 
@@ -110,7 +111,7 @@ export function createSseParser(callbacks) {
     between = false
     let batches
     try {
-      batches = parser.feed(bytes)
+      batches = native.sseFeed(parser, bytes)
     } catch (err) {
       throw translateError(err)
     }
@@ -124,7 +125,7 @@ export function createSseParser(callbacks) {
     between = false
     const bytes = utf8(text)
     try {
-      parser.feed(bytes)
+      native.sseFeed(parser, bytes)
     } catch {
       return // the error is for the next feed to report
     }
@@ -288,7 +289,7 @@ export function createSseParser(callbacks) {
       heldData = ''
       between = false
       try {
-        parser.end()
+        native.sseEnd(parser)
       } catch (err) {
         throw translateError(err)
       }
@@ -297,7 +298,7 @@ export function createSseParser(callbacks) {
       held = ''
       heldData = ''
       between = false
-      parser.reset()
+      native.sseReset(parser)
       lastEventId = ''
     },
   }

@@ -9,7 +9,7 @@
 //      (about 5% of the tokens non-ASCII);
 //  (b) 4096 events of 4 KiB data each (JSON-ish text): every event spans one or more chunks;
 //  (c) 512 events of 64 KiB data each: every event spans 16–64 chunks (the long-partial-line path).
-// Plus, for (a), the native call alone (`NativeSseParser.feed`, the batch string, no delivery to
+// Plus, for (a), the native call alone (`sseFeed`, the batch string, no delivery to
 // JS callbacks): what the crossing costs before any event object exists.
 import { createParser } from 'eventsource-parser'
 import { createRequire } from 'node:module'
@@ -115,10 +115,10 @@ const contestants = {
 
 /** The native call alone: the batch string of each feed, not delivered. */
 const crossing = {
-  'NativeSseParser.feed alone (bytes)': (w) => {
-    const parser = new native.NativeSseParser(undefined, false, false)
+  'sseFeed alone (bytes)': (w) => {
+    const parser = native.sseParserNew(undefined, false, false)
     let chars = 0
-    for (const c of w.chunks) chars += parser.feed(c).length
+    for (const c of w.chunks) chars += native.sseFeed(parser, c).length
     return chars > 0 ? w.events : 0
   },
   'createSseParser, bytes': (w) => ours(w.chunks),

@@ -1,6 +1,6 @@
 //! `createSseParser` (lib/sse.js) over `chat_headstart_core::sse::SseParser`.
 //!
-//! One native call per `feed`, whatever the number of events: the items of a chunk come back as
+//! One native call (`sseFeed`) per `feed`, whatever the number of events: the items of a chunk come back as
 //! ONE string (a JS value per event would cost more than the parsing). Each record is a tag
 //! character, its text and a CR, so lib/sse.js finds a record's end with `indexOf('\r')` and
 //! takes the text with one `slice`, never reading it character by character. CR can end every
@@ -19,11 +19,11 @@
 //!
 //! The batch is one-byte (Latin-1) when every record is ASCII: V8 copies it without decoding. A
 //! record with other characters goes into a second, UTF-16 batch instead, and a `U\r` record
-//! marks its place in the first; `feed` then returns `[batch, wide]`. So mostly-ASCII streams
+//! marks its place in the first; `sseFeed` then returns `[batch, wide]`. So mostly-ASCII streams
 //! (UI message streams with the odd non-ASCII token) transcode only those records.
 
 use chat_headstart_core::sse::{SseError, SseItem, SseParser, DEFAULT_MAX_BUFFER};
-use napi::bindgen_prelude::Either;
+use napi::bindgen_prelude::{Either, External};
 use napi::{Env, Error, JsString, Result};
 use napi_derive::napi;
 use std::fmt::Write;
@@ -34,9 +34,11 @@ const END: char = '\r';
 /// What one `feed` returns: the batch, or the batch and its wide records.
 type Batches<'env> = Either<JsString<'env>, Vec<JsString<'env>>>;
 
-/// Native half of `createSseParser`; lib/sse.js is the public face.
-#[napi]
-pub struct NativeSseParser {
+/// The state of one `createSseParser` (lib/sse.js, its public face). JS holds it as an external
+/// object and calls the plain functions below: napi-rs enters a class method through a registry
+/// of borrows (a lock, a map and allocations per call), which cost about 0.4 µs a call here, a
+/// tenth of the feed of a 1–4 KiB chunk of token events (`npm run bench -- sse`).
+pub struct SseParserState {
   parser: SseParser,
   batch: Batch,
   /// The last event ID JS has been told about (`L` records).
@@ -83,73 +85,82 @@ impl Batch {
   }
 }
 
-#[napi]
-impl NativeSseParser {
-  /// `maxBuffer`: cap in bytes on a line or a pending event (default 16 MiB). Retry and comment
-  /// records are sent only when JS has a callback for them.
-  #[napi(constructor)]
-  pub fn new(max_buffer: Option<f64>, want_retry: bool, want_comments: bool) -> Result<Self> {
-    let max_buffer = match max_buffer {
-      None => DEFAULT_MAX_BUFFER,
-      Some(n) if n.is_finite() && n >= 1.0 && n.fract() == 0.0 => n.min(usize::MAX as f64) as usize,
-      Some(n) if n == f64::INFINITY => usize::MAX,
-      Some(n) => {
-        return Err(Error::from_reason(format!(
-          "maxBufferSize must be a positive integer number of bytes, got {n}"
-        )))
-      }
-    };
-    Ok(NativeSseParser {
-      parser: SseParser::new(max_buffer),
-      batch: Batch::default(),
-      sent_last_event_id: String::new(),
-      want_retry,
-      want_comments,
-    })
-  }
-
-  /// Parses a chunk of bytes; returns the batch of items it completed ("" when none), or the
-  /// batch and its wide records.
-  #[napi(ts_return_type = "string | [string, string]")]
-  pub fn feed<'env>(&mut self, env: &'env Env, chunk: &[u8]) -> Result<Batches<'env>> {
-    let batch = &mut self.batch;
-    batch.ascii.clear();
-    batch.wide.clear();
-    let sent = &mut self.sent_last_event_id;
-    let (want_retry, want_comments) = (self.want_retry, self.want_comments);
-    let result = self.parser.feed(chunk, &mut |item| {
-      push_item(batch, sent, want_retry, want_comments, item)
-    });
-    if let Err(err) = result {
-      // The items completed before the error are still delivered; JS throws at this record.
-      push_record(batch.record(true), 'X', &err.to_string());
+/// A parser. `maxBuffer`: cap in bytes on a line or a pending event (default 16 MiB). Retry and
+/// comment records are sent only when JS has a callback for them.
+#[napi(ts_return_type = "ExternalObject<'SseParserState'>")]
+pub fn sse_parser_new(
+  max_buffer: Option<f64>,
+  want_retry: bool,
+  want_comments: bool,
+) -> Result<External<SseParserState>> {
+  let max_buffer = match max_buffer {
+    None => DEFAULT_MAX_BUFFER,
+    Some(n) if n.is_finite() && n >= 1.0 && n.fract() == 0.0 => n.min(usize::MAX as f64) as usize,
+    Some(n) if n == f64::INFINITY => usize::MAX,
+    Some(n) => {
+      return Err(Error::from_reason(format!(
+        "maxBufferSize must be a positive integer number of bytes, got {n}"
+      )))
     }
-    // V8 copies one-byte text into a one-byte string: far cheaper than napi_create_string_utf8,
-    // whose UTF-8 decoding dominated the cost of a feed.
-    let ascii = env.create_string_latin1(batch.ascii.as_bytes())?;
-    let batches = if batch.wide.is_empty() {
-      Either::A(ascii)
-    } else {
-      utf8_to_utf16(&batch.wide, &mut batch.wide_utf16);
-      Either::B(vec![ascii, env.create_string_utf16(&batch.wide_utf16)?])
-    };
-    batch.shrink();
-    Ok(batches)
-  }
+  };
+  Ok(External::new(SseParserState {
+    parser: SseParser::new(max_buffer),
+    batch: Batch::default(),
+    sent_last_event_id: String::new(),
+    want_retry,
+    want_comments,
+  }))
+}
 
-  /// Ends the stream: drops a partial line / undispatched block. Returns whether anything was
-  /// dropped. The last event ID is kept for a reconnection (see `reset`).
-  #[napi]
-  pub fn end(&mut self) -> Result<bool> {
-    self.parser.finish().map_err(to_js_error)
+/// Parses a chunk of bytes; returns the batch of items it completed ("" when none), or the batch
+/// and its wide records.
+#[napi(
+  ts_args_type = "parser: ExternalObject<'SseParserState'>, chunk: Uint8Array",
+  ts_return_type = "string | [string, string]"
+)]
+pub fn sse_feed<'env>(
+  env: &'env Env,
+  parser: &mut External<SseParserState>,
+  chunk: &[u8],
+) -> Result<Batches<'env>> {
+  let state: &mut SseParserState = parser;
+  let batch = &mut state.batch;
+  batch.ascii.clear();
+  batch.wide.clear();
+  let sent = &mut state.sent_last_event_id;
+  let (want_retry, want_comments) = (state.want_retry, state.want_comments);
+  let result = state.parser.feed(chunk, &mut |item| {
+    push_item(batch, sent, want_retry, want_comments, item)
+  });
+  if let Err(err) = result {
+    // The items completed before the error are still delivered; JS throws at this record.
+    push_record(batch.record(true), 'X', &err.to_string());
   }
+  // V8 copies one-byte text into a one-byte string: far cheaper than napi_create_string_utf8,
+  // whose UTF-8 decoding dominated the cost of a feed.
+  let ascii = env.create_string_latin1(batch.ascii.as_bytes())?;
+  let batches = if batch.wide.is_empty() {
+    Either::A(ascii)
+  } else {
+    utf8_to_utf16(&batch.wide, &mut batch.wide_utf16);
+    Either::B(vec![ascii, env.create_string_utf16(&batch.wide_utf16)?])
+  };
+  batch.shrink();
+  Ok(batches)
+}
 
-  /// Forgets everything, including the last event ID and a previous error.
-  #[napi]
-  pub fn reset(&mut self) {
-    self.parser.reset();
-    self.sent_last_event_id.clear();
-  }
+/// Ends the stream: drops a partial line / undispatched block. Returns whether anything was
+/// dropped. The last event ID is kept for a reconnection (see `sseReset`).
+#[napi(ts_args_type = "parser: ExternalObject<'SseParserState'>")]
+pub fn sse_end(parser: &mut External<SseParserState>) -> Result<bool> {
+  parser.parser.finish().map_err(to_js_error)
+}
+
+/// Forgets everything, including the last event ID and a previous error.
+#[napi(ts_args_type = "parser: ExternalObject<'SseParserState'>")]
+pub fn sse_reset(parser: &mut External<SseParserState>) {
+  parser.parser.reset();
+  parser.sent_last_event_id.clear();
 }
 
 /// Writes the UTF-16 encoding of `text` into `out` (cleared first). ASCII is widened 16 bytes
