@@ -46,14 +46,18 @@ export function createSseParser(callbacks) {
 
   /** Delivers what one native feed returned: a batch, or a batch and its wide records (format: src/binding/sse.rs). */
   function deliver(batches) {
-    if (typeof batches === 'string') {
-      for (let i = 0; i < batches.length; ) i = deliverRecord(batches, i)
-      return
-    }
-    const [batch, wide] = batches
+    const wide = typeof batches === 'string' ? '' : batches[1]
+    const batch = typeof batches === 'string' ? batches : batches[0]
     let w = 0
     for (let i = 0; i < batch.length; ) {
-      if (batch.charCodeAt(i) === WIDE) {
+      const tag = batch.charCodeAt(i)
+      if (tag === 77) {
+        // The commonest record (a message event without an id), delivered inline.
+        const end = batch.indexOf(END, i + 1)
+        if (end < 0) throw corruptBatch()
+        onEvent({ event: 'message', data: batch.slice(i + 1, end), lastEventId })
+        i = end + 1
+      } else if (tag === WIDE) {
         w = deliverRecord(wide, w)
         i += 2
       } else {
