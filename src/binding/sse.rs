@@ -1,7 +1,7 @@
 //! `createSseParser` (lib/sse.js) over `chat_headstart_core::sse::SseParser`.
 //!
-//! One native call (`sseFeed`) per `feed`, whatever the number of events: the items of a chunk come back as
-//! ONE string (a JS value per event would cost more than the parsing). Each record is a tag
+//! One native call (`sseFeed`) per `feed`, whatever the number of events: the items of a chunk
+//! come back as ONE string (a JS value per event would cost more than the parsing). Each record is a tag
 //! character, its text and a CR, so lib/sse.js finds a record's end with `indexOf('\r')` and
 //! takes the text with one `slice`, never reading it character by character. CR can end every
 //! field: the parser splits lines at CR and LF, so no event type, data, id or comment holds one.
@@ -37,7 +37,9 @@ type Batches<'env> = Either<JsString<'env>, Vec<JsString<'env>>>;
 /// The state of one `createSseParser` (lib/sse.js, its public face). JS holds it as an external
 /// object and calls the plain functions below: napi-rs enters a class method through a registry
 /// of borrows (a lock, a map and allocations per call), which cost about 0.4 µs a call here, a
-/// tenth of the feed of a 1–4 KiB chunk of token events (`npm run bench -- sse`).
+/// tenth of the feed of a 1–4 KiB chunk of token events (`npm run bench -- sse`). That registry
+/// guards against a call re-entering while another holds the state; none can here, as nothing
+/// below calls into JS.
 pub struct SseParserState {
   parser: SseParser,
   batch: Batch,
