@@ -1,10 +1,11 @@
 //! `createSseParser` (lib/sse.js) over `chat_headstart_core::sse::SseParser`.
 //!
 //! One native call (`sseFeed`) per `feed`, whatever the number of events: the items of a chunk
-//! come back as ONE string (a JS value per event would cost more than the parsing). Each record is a tag
-//! character, its text and a CR, so lib/sse.js finds a record's end with `indexOf('\r')` and
-//! takes the text with one `slice`, never reading it character by character. CR can end every
-//! field: the parser splits lines at CR and LF, so no event type, data, id or comment holds one.
+//! come back as ONE string (a JS value per event would cost more than the parsing). Each record
+//! is a tag character, its text and a CR, so lib/sse.js finds a record's end with
+//! `indexOf('\r')` and takes the text with one `slice`, never reading it character by
+//! character. CR can end every field: the parser splits lines at CR and LF, so no event type,
+//! data, id or comment holds one.
 //!
 //! | record | meaning |
 //! |---|---|
