@@ -5,7 +5,7 @@ import { privateModule } from './package.helpers.ts'
 const { native } = await privateModule<typeof import('../lib/native.js')>('lib/native.js')
 
 // The private native binding (not public API), to count native calls.
-const __native = native as unknown as { sseFeed(parser: unknown, chunk: Uint8Array): string }
+const __native = native as unknown as { sseFeed(parser: unknown, chunk: Uint8Array, ops: Int32Array): string }
 
 type Item = SseEvent | { retry: number } | { comment: string }
 
@@ -115,9 +115,9 @@ test('a leading BOM is stripped once, even split across chunks', (t) => {
 test('events of one feed are delivered from ONE native call', (t) => {
   const original = __native.sseFeed
   let calls = 0
-  __native.sseFeed = (parser, chunk) => {
+  __native.sseFeed = (parser, chunk, ops) => {
     calls += 1
-    return original(parser, chunk)
+    return original(parser, chunk, ops)
   }
   try {
     const { items, parser } = recorder()
@@ -130,6 +130,51 @@ test('events of one feed are delivered from ONE native call', (t) => {
   } finally {
     __native.sseFeed = original
   }
+})
+
+test('a chunk of thousands of mixed items arrives whole and in order, again after the first', (t) => {
+  // More items than the first operation list holds (src/binding/sse.rs): the ones past it come
+  // as text records, and the next chunk gets a longer list.
+  const blocks = [
+    'data: {"type":"text-delta","id":"t1","delta":"x"}\n\n',
+    'data:\n\n',
+    'data: café\n\n',
+    'event: ping\ndata: p\n\n',
+    'id: 7\ndata: seven\n\n',
+    'data: a\ndata: b\n\n',
+    ': note\n',
+    'data: ok\r\n\r\n',
+  ]
+  let body = ''
+  for (let i = 0; i < 3000; i++) body += blocks[i % 7 === 6 ? 6 : (i * 5) % blocks.length]
+  const expected: Item[] = []
+  const reference = createParser({
+    onEvent: (e) => expected.push({ event: e.event ?? 'message', data: e.data, ...(e.id === undefined ? {} : { id: e.id }), lastEventId: '' }),
+    onComment: (c) => expected.push({ comment: c.startsWith(' ') ? c.slice(1) : c }),
+  })
+  reference.feed(body + body)
+  const { items, parser } = recorder()
+  parser.feed(enc.encode(body))
+  parser.feed(enc.encode(body))
+  t.true(expected.length > 4000)
+  t.deepEqual(
+    items.map((e) => ('lastEventId' in e ? { ...e, lastEventId: '' } : e)),
+    expected,
+  )
+  // The persistent last event ID follows the ids in the stream.
+  t.is((items.at(-1) as SseEvent).lastEventId, '7')
+})
+
+test('a callback may feed the same parser (the outer feed finishes delivering after it)', (t) => {
+  const seen: string[] = []
+  const parser = createSseParser({
+    onEvent(e) {
+      seen.push(e.data)
+      if (e.data === 'a') parser.feed(enc.encode('data: n1\n\ndata: n2\n\ndata: n3\n\n'))
+    },
+  })
+  parser.feed(enc.encode('data: a\n\ndata: b\n\ndata: c\n\n'))
+  t.deepEqual(seen, ['a', 'n1', 'n2', 'n3', 'b', 'c'])
 })
 
 test('end(): a trailing CR terminates its line; an unfinished block is dropped', (t) => {

@@ -1,16 +1,25 @@
 // createSseParser: a WHATWG-conformant SSE parser for users who read event streams themselves.
 // The parsing is done by the Rust core (src/binding/sse.rs): a chunk of bytes is ONE native call
-// that returns every item of the chunk in one string (two when some are not ASCII), which
-// deliver() slices apart here. A chunk given as a string crosses as its UTF-8 bytes, except the
-// plain `data:` blocks met between native calls, which feedText() dispatches itself (a slice of
-// the chunk costs less than a crossing and back).
+// that returns one string and writes a list of operations into an Int32Array, which deliver()
+// follows here: the data of the commonest event is a slice of that string at offsets the list
+// gives, every other item a text record. A chunk given as a string crosses as its UTF-8 bytes,
+// except the plain `data:` blocks met between native calls, which feedText() dispatches itself (a
+// slice of the chunk costs less than a crossing and back).
 import { native } from './native.js'
 
 /** Ends every record and field of a native batch (src/binding/sse.rs). */
 const END = '\r'
 const LF = 10
-/** The tag of a record that stands for the next record of the wide batch. */
-const WIDE = 85
+/** The operations that deliver the next text record of the one-byte / wide string (src/binding/sse.rs). */
+const NEXT_RECORD = -1
+const NEXT_WIDE_RECORD = -2
+/** The record that stands for the next one of the wide string, past a full operation list. */
+const WIDE_MARK = 87
+/** Integers of an operation list before its first operation: its length, where records start. */
+const HEADER = 2
+/** The first operation list of a parser, and the most it grows to when a chunk fills it. */
+const OPS_FIRST = 1024
+const OPS_MOST = 64 * 1024
 const SPACE = 32
 /** What extendHeldLine returns when the chunk only extended the held line. */
 const EXTENDED = -2
@@ -44,25 +53,38 @@ export function createSseParser(callbacks) {
   const maxBuffer = maxBufferSize ?? DEFAULT_MAX_BUFFER
   let lastEventId = ''
 
-  /** Delivers what one native feed returned: a batch, or a batch and its wide records (format: src/binding/sse.rs). */
-  function deliver(batches) {
-    const wide = typeof batches === 'string' ? '' : batches[1]
-    const batch = typeof batches === 'string' ? batches : batches[0]
-    let w = 0
-    for (let i = 0; i < batch.length; ) {
-      const tag = batch.charCodeAt(i)
-      if (tag === 77) {
-        // The commonest record (a message event without an id), delivered inline.
-        const end = batch.indexOf(END, i + 1)
-        if (end < 0) throw corruptBatch()
-        onEvent({ event: 'message', data: batch.slice(i + 1, end), lastEventId })
-        i = end + 1
-      } else if (tag === WIDE) {
-        w = deliverRecord(wide, w)
-        i += 2
+  // The operation list native feeds write into, reused. A feed made from a callback while
+  // another feed's list is being delivered gets a list of its own.
+  let spareOps = new Int32Array(OPS_FIRST)
+
+  /**
+   * Delivers the items of one native feed: its string (or its string and the wide records) and
+   * its operations (format: src/binding/sse.rs).
+   */
+  function deliver(strings, ops) {
+    const text = typeof strings === 'string' ? strings : strings[0]
+    const wide = typeof strings === 'string' ? '' : strings[1]
+    const stop = HEADER + ops[0]
+    let record = ops[1]
+    let wideRecord = 0
+    for (let k = HEADER; k < stop; ) {
+      const start = ops[k]
+      if (start >= 0) {
+        onEvent({ event: 'message', data: text.slice(start, ops[k + 1]), lastEventId })
+        k += 2
       } else {
-        i = deliverRecord(batch, i)
+        if (start === NEXT_RECORD) record = deliverRecord(text, record)
+        else if (start === NEXT_WIDE_RECORD) wideRecord = deliverRecord(wide, wideRecord)
+        else throw corruptBatch()
+        k++
       }
+    }
+    // The items past a full list, all records.
+    while (record < text.length) {
+      if (text.charCodeAt(record) === WIDE_MARK) {
+        wideRecord = deliverRecord(wide, wideRecord)
+        record += 2
+      } else record = deliverRecord(text, record)
     }
   }
 
@@ -113,15 +135,23 @@ export function createSseParser(callbacks) {
   /** One native call for the bytes of a chunk; delivers its items. */
   function feedNative(bytes) {
     between = false
-    let batches
+    const ops = spareOps ?? new Int32Array(OPS_FIRST)
+    spareOps = null
+    let strings
     try {
-      batches = native.sseFeed(parser, bytes)
+      strings = native.sseFeed(parser, bytes, ops)
     } catch (err) {
+      spareOps = ops
       throw translateError(err)
     }
     const n = bytes.length
     between = n >= 2 && bytes[n - 1] === LF && bytes[n - 2] === LF
-    if (batches.length !== 0) deliver(batches)
+    try {
+      if (ops[0] !== 0 || strings.length !== 0) deliver(strings, ops)
+    } finally {
+      // A list the chunk filled is doubled for the next one (the rest came as records).
+      spareOps = HEADER + ops[0] + 2 > ops.length && ops.length < OPS_MOST ? new Int32Array(ops.length * 2) : ops
+    }
   }
 
   /** Parses `text` natively without delivering its items (see feedText). */
@@ -129,7 +159,7 @@ export function createSseParser(callbacks) {
     between = false
     const bytes = utf8(text)
     try {
-      native.sseFeed(parser, bytes)
+      native.sseFeed(parser, bytes, spareOps ?? new Int32Array(HEADER))
     } catch {
       return // the error is for the next feed to report
     }

@@ -1,11 +1,23 @@
 //! `createSseParser` (lib/sse.js) over `chat_headstart_core::sse::SseParser`.
 //!
-//! One native call (`sseFeed`) per `feed`, whatever the number of events: the items of a chunk
-//! come back as ONE string (a JS value per event would cost more than the parsing). Each record
-//! is a tag character, its text and a CR, so lib/sse.js finds a record's end with
-//! `indexOf('\r')` and takes the text with one `slice`, never reading it character by
-//! character. CR can end every field: the parser splits lines at CR and LF, so no event type,
-//! data, id or comment holds one.
+//! One native call (`sseFeed`) per `feed`, whatever the number of events. A JS value per event
+//! would cost more than the parsing, so the items of a chunk come back as ONE string and a list
+//! of operations written into an `Int32Array` that JS owns and passes in:
+//!
+//! - The string is the span of the chunk that holds the *direct* events (below), copied as
+//!   Latin-1, followed by the text records of every other item.
+//! - `ops[0]` is the number of operations written from `ops[2]` on, `ops[1]` where the records
+//!   start in the string. An operation is `start, end` (both ≥ 0): a direct event, whose data is
+//!   `string.slice(start, end)`; or `-1`: deliver the next text record (`-2`: of the wide string).
+//!
+//! A direct event is the commonest item: a `message` event without an id of its own, whose data
+//! is ASCII and lies in the chunk as it is (one `data:` line and a blank line, both in this chunk).
+//! It costs two integers and no copy: JS slices its data out of the chunk's span, never scanning
+//! it. The span's other bytes may be anything (a non-ASCII character reads as Latin-1 garbage),
+//! as nothing else is sliced from it.
+//!
+//! The text records, in stream order, each a tag character, its text and a CR (CR can end every
+//! field: the parser splits lines at CR and LF, so no event type, data, id or comment holds one):
 //!
 //! | record | meaning |
 //! |---|---|
@@ -14,26 +26,32 @@
 //! | `L<id>\r` | the last event ID is now `<id>` (sent only when it changed, before the event) |
 //! | `R<digits>\r` | retry (ms) |
 //! | `C<text>\r` | comment |
-//! | `X<message>\r` | the parser failed (buffer limit) after the records before it; JS throws |
+//! | `X<message>\r` | the parser failed (buffer limit) after the items before it; JS throws |
 //!
 //! A block's own id always equals the last event ID at its dispatch, so `m`/`e` need no payload.
-//!
-//! The batch is one-byte (Latin-1) when every record is ASCII: V8 copies it without decoding. A
-//! record with other characters goes into a second, UTF-16 batch instead, and a `U\r` record
-//! marks its place in the first; `sseFeed` then returns `[batch, wide]`. So mostly-ASCII streams
-//! (UI message streams with the odd non-ASCII token) transcode only those records.
+//! A record that is not all ASCII goes into a second, UTF-16 string, which `sseFeed` then
+//! returns too, and its operation is `-2`; the first string stays one-byte (V8 copies it
+//! without decoding). When `ops` is full, the items after it are all records (a direct event
+//! then as `M`, a wide record's place marked by `W\r`), which JS delivers after the operations.
 
 use chat_headstart_core::sse::{SseError, SseItem, SseParser, DEFAULT_MAX_BUFFER};
-use napi::bindgen_prelude::{Either, External};
+use napi::bindgen_prelude::{Either, External, Int32ArraySlice};
 use napi::{Env, Error, JsString, Result};
 use napi_derive::napi;
 use std::fmt::Write;
 
-/// Ends every record and field of the batch.
+/// Ends every record and field of the string.
 const END: char = '\r';
-
-/// What one `feed` returns: the batch, or the batch and its wide records.
-type Batches<'env> = Either<JsString<'env>, Vec<JsString<'env>>>;
+/// The operation that delivers the next text record of the one-byte string.
+const NEXT_RECORD: i32 = -1;
+/// The operation that delivers the next text record of the wide string.
+const NEXT_WIDE_RECORD: i32 = -2;
+/// The record that stands for the next record of the wide string.
+const WIDE_MARK: char = 'W';
+/// What one feed returns: the one-byte string, or it and the wide records.
+type Strings<'env> = Either<JsString<'env>, Vec<JsString<'env>>>;
+/// `ops[0]` and `ops[1]`: the number of operations and where the records start.
+const HEADER: usize = 2;
 
 /// The state of one `createSseParser` (lib/sse.js, its public face). JS holds it as an external
 /// object and calls the plain functions below: napi-rs enters a class method through a registry
@@ -43,48 +61,114 @@ type Batches<'env> = Either<JsString<'env>, Vec<JsString<'env>>>;
 /// below calls into JS.
 pub struct SseParserState {
   parser: SseParser,
-  batch: Batch,
+  scratch: Scratch,
   /// The last event ID JS has been told about (`L` records).
   sent_last_event_id: String,
   want_retry: bool,
   want_comments: bool,
 }
 
-/// The records of the current call; the allocations are reused across calls.
+/// Allocations reused across feeds.
 #[derive(Default)]
-struct Batch {
-  /// The ASCII records, and a `U` record where a wide one goes.
-  ascii: String,
-  /// The records with non-ASCII text.
+struct Scratch {
+  /// The ASCII text records of the current feed.
+  records: String,
+  /// The text records with other characters.
   wide: String,
+  /// The one-byte string being built, when both the span and records are in it.
+  latin1: Vec<u8>,
   /// `wide` as UTF-16 (V8 takes Latin-1 or UTF-16 without decoding).
-  wide_utf16: Vec<u16>,
+  utf16: Vec<u16>,
 }
 
-impl Batch {
-  /// Where a record goes: the ASCII batch, or the wide one (its place marked in the ASCII one).
-  fn record(&mut self, ascii: bool) -> &mut String {
-    if ascii {
-      &mut self.ascii
-    } else {
-      self.ascii.push('U');
-      self.ascii.push(END);
-      &mut self.wide
-    }
-  }
-
+impl Scratch {
   /// Do not pin the memory of one huge event between feeds.
   fn shrink(&mut self) {
     const KEEP: usize = 256 * 1024;
-    if self.ascii.capacity() > KEEP {
-      self.ascii.shrink_to(KEEP);
+    if self.records.capacity() > KEEP {
+      self.records.shrink_to(KEEP);
     }
     if self.wide.capacity() > KEEP {
       self.wide.shrink_to(KEEP);
     }
-    if self.wide_utf16.capacity() > KEEP {
-      self.wide_utf16.shrink_to(KEEP);
+    if self.latin1.capacity() > KEEP {
+      self.latin1.shrink_to(KEEP);
     }
+    if self.utf16.capacity() > KEEP {
+      self.utf16.shrink_to(KEEP);
+    }
+  }
+}
+
+/// What one feed has produced so far.
+struct Output<'a> {
+  chunk: &'a [u8],
+  ops: &'a mut [i32],
+  /// Where the next operation goes.
+  next_op: usize,
+  /// `ops` is full: every later item is a record.
+  full: bool,
+  /// The span of `chunk` holding the direct events: the first one's start, the last one's end.
+  span: Option<(usize, usize)>,
+  records: &'a mut String,
+  wide: &'a mut String,
+}
+
+impl Output<'_> {
+  /// Adds `data` as a direct event if it is one; false when it must be a record.
+  fn direct(&mut self, data: &str) -> bool {
+    if self.full {
+      return false;
+    }
+    let Some(start) = (data.as_ptr() as usize).checked_sub(self.chunk.as_ptr() as usize) else {
+      return false;
+    };
+    let end = start + data.len();
+    if end > self.chunk.len() || !data.is_ascii() {
+      return false;
+    }
+    let lo = self.span.map_or(start, |(lo, _)| lo);
+    let (Ok(from), Ok(to)) = (i32::try_from(start - lo), i32::try_from(end - lo)) else {
+      return false;
+    };
+    let Some(slots) = self.ops.get_mut(self.next_op..self.next_op + 2) else {
+      self.full = true;
+      return false;
+    };
+    slots.copy_from_slice(&[from, to]);
+    self.next_op += 2;
+    self.span = Some((lo, end));
+    true
+  }
+
+  /// Starts a text record: its operation (unless `ops` is full), then its tag.
+  fn record(&mut self, tag: char, ascii: bool) -> &mut String {
+    if !self.full {
+      if let Some(slot) = self.ops.get_mut(self.next_op) {
+        *slot = if ascii { NEXT_RECORD } else { NEXT_WIDE_RECORD };
+        self.next_op += 1;
+      } else {
+        self.full = true;
+      }
+    }
+    let out = if ascii {
+      &mut *self.records
+    } else {
+      if self.full {
+        // Past a full list, a `W` record marks the place of a wide one.
+        self.records.push(WIDE_MARK);
+        self.records.push(END);
+      }
+      &mut *self.wide
+    };
+    out.push(tag);
+    out
+  }
+
+  fn text_record(&mut self, tag: char, text: &str) {
+    let out = self.record(tag, text.is_ascii());
+    out.push_str(text);
+    out.push(END);
   }
 }
 
@@ -108,48 +192,81 @@ pub fn sse_parser_new(
   };
   Ok(External::new(SseParserState {
     parser: SseParser::new(max_buffer),
-    batch: Batch::default(),
+    scratch: Scratch::default(),
     sent_last_event_id: String::new(),
     want_retry,
     want_comments,
   }))
 }
 
-/// Parses a chunk of bytes; returns the batch of items it completed ("" when none), or the batch
-/// and its wide records.
+/// Parses a chunk of bytes; returns the string of the items it completed and writes their
+/// operations into `ops` (format: the module comment).
 #[napi(
-  ts_args_type = "parser: ExternalObject<'SseParserState'>, chunk: Uint8Array",
+  ts_args_type = "parser: ExternalObject<'SseParserState'>, chunk: Uint8Array, ops: Int32Array",
   ts_return_type = "string | [string, string]"
 )]
 pub fn sse_feed<'env>(
   env: &'env Env,
   parser: &mut External<SseParserState>,
   chunk: &[u8],
-) -> Result<Batches<'env>> {
+  mut ops: Int32ArraySlice<'_>,
+) -> Result<Strings<'env>> {
+  // SAFETY: lib/sse.js allocates `ops` for this parser and hands it to no one else, so nothing
+  // else reads or writes it during the call, and it is not the chunk's memory.
+  let ops = unsafe { ops.as_mut() };
+  if ops.len() < HEADER {
+    return Err(Error::from_reason(
+      "sseFeed: ops must hold at least 2 integers",
+    ));
+  }
   let state: &mut SseParserState = parser;
-  let batch = &mut state.batch;
-  batch.ascii.clear();
-  batch.wide.clear();
+  let scratch = &mut state.scratch;
+  scratch.records.clear();
+  scratch.wide.clear();
+  let (header, ops) = ops.split_at_mut(HEADER);
+  let mut out = Output {
+    chunk,
+    ops,
+    next_op: 0,
+    full: false,
+    span: None,
+    records: &mut scratch.records,
+    wide: &mut scratch.wide,
+  };
   let sent = &mut state.sent_last_event_id;
   let (want_retry, want_comments) = (state.want_retry, state.want_comments);
   let result = state.parser.feed(chunk, &mut |item| {
-    push_item(batch, sent, want_retry, want_comments, item)
+    push_item(&mut out, sent, want_retry, want_comments, item)
   });
   if let Err(err) = result {
     // The items completed before the error are still delivered; JS throws at this record.
-    push_record(batch.record(true), 'X', &err.to_string());
+    out.text_record('X', &err.to_string());
   }
+  let span = out.span.map_or(&chunk[..0], |(lo, hi)| &chunk[lo..hi]);
+  header[0] = i32::try_from(out.next_op).unwrap_or(i32::MAX);
+  header[1] = i32::try_from(span.len()).unwrap_or(i32::MAX);
+  let records = scratch.records.as_bytes();
   // V8 copies one-byte text into a one-byte string: far cheaper than napi_create_string_utf8,
   // whose UTF-8 decoding dominated the cost of a feed.
-  let ascii = env.create_string_latin1(batch.ascii.as_bytes())?;
-  let batches = if batch.wide.is_empty() {
-    Either::A(ascii)
+  let text = if records.is_empty() {
+    env.create_string_latin1(span)?
+  } else if span.is_empty() {
+    env.create_string_latin1(records)?
   } else {
-    utf8_to_utf16(&batch.wide, &mut batch.wide_utf16);
-    Either::B(vec![ascii, env.create_string_utf16(&batch.wide_utf16)?])
+    let latin1 = &mut scratch.latin1;
+    latin1.clear();
+    latin1.extend_from_slice(span);
+    latin1.extend_from_slice(records);
+    env.create_string_latin1(latin1)?
   };
-  batch.shrink();
-  Ok(batches)
+  let strings = if scratch.wide.is_empty() {
+    Either::A(text)
+  } else {
+    utf8_to_utf16(&scratch.wide, &mut scratch.utf16);
+    Either::B(vec![text, env.create_string_utf16(&scratch.utf16)?])
+  };
+  scratch.shrink();
+  Ok(strings)
 }
 
 /// Ends the stream: drops a partial line / undispatched block. Returns whether anything was
@@ -200,7 +317,7 @@ fn utf8_to_utf16(text: &str, out: &mut Vec<u16>) {
 }
 
 fn push_item(
-  batch: &mut Batch,
+  out: &mut Output<'_>,
   sent_last_event_id: &mut String,
   want_retry: bool,
   want_comments: bool,
@@ -214,31 +331,32 @@ fn push_item(
       last_event_id,
     } => {
       if !same_text(last_event_id, sent_last_event_id) {
-        push_record(batch.record(last_event_id.is_ascii()), 'L', last_event_id);
+        out.text_record('L', last_event_id);
         sent_last_event_id.clear();
         sent_last_event_id.push_str(last_event_id);
       }
       let has_id = id.is_some();
       if event == "message" {
-        push_record(
-          batch.record(data.is_ascii()),
-          if has_id { 'm' } else { 'M' },
-          data,
-        );
+        if !has_id && out.direct(data) {
+          return;
+        }
+        out.text_record(if has_id { 'm' } else { 'M' }, data);
       } else {
-        let out = batch.record(event.is_ascii() && data.is_ascii());
-        push_record(out, if has_id { 'e' } else { 'E' }, event);
-        out.push_str(data);
-        out.push(END);
+        let record = out.record(
+          if has_id { 'e' } else { 'E' },
+          event.is_ascii() && data.is_ascii(),
+        );
+        record.push_str(event);
+        record.push(END);
+        record.push_str(data);
+        record.push(END);
       }
     }
     SseItem::Retry(ms) if want_retry => {
       // Rare (a reconnection hint), so plain formatting.
-      let _ = write!(batch.record(true), "R{ms}{END}");
+      let _ = write!(out.record('R', true), "{ms}{END}");
     }
-    SseItem::Comment(text) if want_comments => {
-      push_record(batch.record(text.is_ascii()), 'C', text)
-    }
+    SseItem::Comment(text) if want_comments => out.text_record('C', text),
     SseItem::Retry(_) | SseItem::Comment(_) => {}
   }
 }
@@ -248,12 +366,6 @@ fn push_item(
 /// which costs as much as parsing the event (measured: 40 % of a feed when no event has an id).
 fn same_text(a: &str, b: &str) -> bool {
   a.len() == b.len() && (a.is_empty() || a == b)
-}
-
-fn push_record(out: &mut String, tag: char, text: &str) {
-  out.push(tag);
-  out.push_str(text);
-  out.push(END);
 }
 
 fn to_js_error(err: SseError) -> Error {
