@@ -1,8 +1,8 @@
 // What `npm run memcheck` (scripts/memcheck.mjs) runs under valgrind: every native path of the
-// addon, once or a few times, in one process. The SSE parser over split input; then, on the local
-// plane, head-start turns through chat.headStart's Fetch handler (a text answer, one tool call
-// with the agent's step 2 spliced in, two tool calls, and a browser that leaves during step 1);
-// then the plane's own routes (sessions, appends, an SSE read) and close(). Exits 1 when any
+// addon, once or a few times, in one process. Each round: the SSE parser over split input, then,
+// on the local plane, head-start turns through chat.headStart's Fetch handler (a text answer, one
+// tool call with the agent's step 2 spliced in, two tool calls, and a browser that leaves during
+// step 1). Then the plane's own routes (sessions, appends, an SSE read) and close(). Exits 1 when any
 // check fails, so a leak report always belongs to a run that did what it says.
 import { simulateReadableStream } from 'ai'
 import { MockLanguageModelV4 } from 'ai/test'
@@ -22,13 +22,17 @@ if (process.env.MEMCHECK_EXPECT_SYSTEM_ALLOCATOR === '1') {
 }
 
 const encoder = new TextEncoder()
-let events = 0
-const parser = createSseParser({ onEvent: () => events++, onComment: () => {} })
-const stream = encoder.encode('data: {"type":"text-delta","delta":"é"}\n\nid: 3\nevent: batch\ndata: x\r\n\r\n: c\n\n'.repeat(50))
-for (let i = 0; i < stream.length; i += 7) parser.feed(stream.subarray(i, i + 7))
-parser.feed('data: as a string\n\ndata: 東京\n\n')
-parser.end()
-check(events === 102, `SSE parser: ${events} events, expected 102`)
+const sseStream = encoder.encode('data: {"type":"text-delta","delta":"é"}\n\nid: 3\nevent: batch\ndata: x\r\n\r\n: c\n\n'.repeat(50))
+
+/** The SSE parser over split input, a new one each round (its native state freed when collected). */
+function parseSse() {
+  let events = 0
+  const parser = createSseParser({ onEvent: () => events++, onComment: () => {} })
+  for (let i = 0; i < sseStream.length; i += 7) parser.feed(sseStream.subarray(i, i + 7))
+  parser.feed('data: as a string\n\ndata: 東京\n\n')
+  parser.end()
+  check(events === 102, `SSE parser: ${events} events, expected 102`)
+}
 
 const plane = await startDevPlane({
   secretKey: 'tr_dev_memcheck',
@@ -90,6 +94,7 @@ async function turn(kind, chatId, { leaveAfterBytes } = {}) {
 // MEMCHECK_ROUNDS: how many times the set of turns runs (scripts/memcheck.mjs compares runs).
 const rounds = Number(process.env.MEMCHECK_ROUNDS ?? 1)
 for (let round = 0; round < rounds; round++) {
+  parseSse()
   for (const kind of ['text', 'one-tool', 'two-tool']) {
     for (let n = 0; n < 2; n++) {
       const seen = await turn(kind, `memcheck-${round}-${kind}-${n}`)
@@ -125,4 +130,8 @@ for (let n = 0; n < 3; n++) {
   check((await sse.text()).includes('chunk 2'), 'the plane serves session.out over SSE')
 }
 await plane.close()
+// The parsers are unreachable now: collect them so their native state is freed before exit (a
+// live one's would be reported as lost, as V8 runs no finalizer at exit).
+globalThis.gc?.()
+await new Promise((resolve) => setImmediate(resolve))
 console.log(`memcheck drive: ok (${turns} turns in ${rounds} rounds, ${checks.length} checks)`)

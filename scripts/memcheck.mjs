@@ -78,6 +78,8 @@ function runDrive(rounds) {
       '--num-callers=40',
       `--log-file=${join(dir, 'valgrind.%p.log')}`,
       process.execPath,
+      // The drive collects what it no longer holds before it exits.
+      '--expose-gc',
       join(root, 'scripts', 'memcheck-drive.mjs'),
     ],
     {
