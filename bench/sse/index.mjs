@@ -10,7 +10,8 @@
 //  (b) 4096 events of 4 KiB data each (JSON-ish text): every event spans one or more chunks;
 //  (c) 512 events of 64 KiB data each: every event spans 16–64 chunks (the long-partial-line path).
 // Plus, for (a), the native call alone (`sseFeed`, the batch string, no delivery to
-// JS callbacks): what the crossing costs before any event object exists.
+// JS callbacks): what the crossing costs before any event object exists; and the floor of
+// parsing (a) fed as strings while turning lone surrogates into U+FFFD.
 import { createParser } from 'eventsource-parser'
 import { createRequire } from 'node:module'
 import { loadavg } from 'node:os'
@@ -126,6 +127,37 @@ const crossing = {
   [ESP_BYTES]: (w) => theirs(w.chunks, true),
 }
 
+/** Where each event's data lies: per chunk, [start, end] pairs, and the data of events split across chunks. */
+function eventOffsets(strings) {
+  const text = strings.join('')
+  const perChunk = strings.map(() => [])
+  const split = []
+  let chunk = 0
+  let chunkStart = 0
+  for (let at = text.indexOf('data: '); at >= 0; at = text.indexOf('data: ', at + 1)) {
+    const start = at + 6
+    const end = text.indexOf('\n', start)
+    while (start >= chunkStart + strings[chunk].length) chunkStart += strings[chunk++].length
+    if (end <= chunkStart + strings[chunk].length) perChunk[chunk].push(start - chunkStart, end - chunkStart)
+    else split.push(text.slice(start, end))
+  }
+  return { strings, offsets: perChunk.map((o) => Int32Array.from(o)), split }
+}
+
+function deliverAt({ strings, offsets, split }) {
+  let n = 0
+  const onEvent = (e) => {
+    n += e.data.length > -1 ? 1 : 0
+  }
+  for (let k = 0; k < strings.length; k++) {
+    const s = strings[k]
+    const o = offsets[k]
+    for (let i = 0; i < o.length; i += 2) onEvent({ event: 'message', data: s.slice(o[i], o[i + 1]), lastEventId: '' })
+  }
+  for (const data of split) onEvent({ event: 'message', data, lastEventId: '' })
+  return n
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.floor(s.length / 2)]
@@ -179,6 +211,25 @@ const crossingMedians = measure(workloads[0], crossing)
 for (const [name, ms] of Object.entries(crossingMedians)) {
   console.log(`  ${name.padEnd(38)} ${ms.toFixed(2).padStart(9)} ms  ${(crossingMedians[ESP_BYTES] / ms).toFixed(2)}× vs ${ESP_BYTES}`)
 }
+
+// The least a parser of strings pays on (a) when, like ours, it turns a lone surrogate into U+FFFD
+// (what its UTF-8 bytes would give) while eventsource-parser keeps it: one isWellFormed pass over
+// every chunk, plus each event's data sliced at offsets already known, its object and the callback.
+// Events split across chunks are delivered as prepared strings, so the sum is a lower bound.
+const floorEvents = eventOffsets(workloads[0].strings)
+const floor = {
+  'isWellFormed over the chunks': (w) => w.strings.reduce((n, s) => n + (s.isWellFormed() ? 0 : 1), 0) + w.events,
+  'slice + event + callback at known offsets': () => deliverAt(floorEvents),
+  [ESP_STRINGS]: (w) => theirs(w.strings, false),
+}
+const floorMedians = measure(workloads[0], floor)
+const floorSum = floorMedians['isWellFormed over the chunks'] + floorMedians['slice + event + callback at known offsets']
+console.log('\nThe floor of strings, workload (a):')
+for (const [name, ms] of Object.entries(floorMedians)) console.log(`  ${name.padEnd(42)} ${ms.toFixed(2).padStart(9)} ms`)
+console.log(
+  `  the two together ${floorSum.toFixed(2)} ms: a parser keeping the U+FFFD rule reaches at most ` +
+    `${(floorMedians[ESP_STRINGS] / floorSum).toFixed(2)}× ${ESP_STRINGS}`,
+)
 
 console.log('\nRatios (speed-up vs eventsource-parser fed the same way; targets: bytes (a) ≥ 1.5×, strings and (b) ≥ 1.0×):')
 for (const [name, m] of summary) {
