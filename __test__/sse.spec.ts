@@ -5,7 +5,7 @@ import { privateModule } from './package.helpers.ts'
 const { native } = await privateModule<typeof import('../lib/native.js')>('lib/native.js')
 
 // The private native binding (not public API), to count native calls.
-const __native = native as unknown as { sseFeed(parser: unknown, chunk: Uint8Array, ops: Int32Array): string }
+const __native = native as unknown as { sseFeed(parser: unknown, chunk: Uint8Array, ops: Int32Array, wide: [string]): string }
 
 type Item = SseEvent | { retry: number } | { comment: string }
 
@@ -115,9 +115,9 @@ test('a leading BOM is stripped once, even split across chunks', (t) => {
 test('events of one feed are delivered from ONE native call', (t) => {
   const original = __native.sseFeed
   let calls = 0
-  __native.sseFeed = (parser, chunk, ops) => {
+  __native.sseFeed = (parser, chunk, ops, wide) => {
     calls += 1
-    return original(parser, chunk, ops)
+    return original(parser, chunk, ops, wide)
   }
   try {
     const { items, parser } = recorder()

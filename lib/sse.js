@@ -1,7 +1,7 @@
 // createSseParser: a WHATWG-conformant SSE parser for users who read event streams themselves.
 // The parsing is done by the Rust core (src/binding/sse.rs): a chunk of bytes is ONE native call
-// that returns one string and writes a list of operations into an Int32Array, which deliver()
-// follows here: the data of the commonest event is a slice of that string at offsets the list
+// that returns one string and writes a list of operations into an Int32Array (and the records
+// that are not ASCII into a second string), which deliver() follows here: the data of the commonest event is a slice of that string at offsets the list
 // gives, every other item a text record. A chunk given as a string crosses as its UTF-8 bytes,
 // except the plain `data:` blocks met between native calls, which feedText() dispatches itself (a
 // slice of the chunk costs less than a crossing and back).
@@ -56,14 +56,14 @@ export function createSseParser(callbacks) {
   // The operation list native feeds write into, reused. A feed made from a callback while
   // another feed's list is being delivered gets a list of its own.
   let spareOps = new Int32Array(OPS_FIRST)
+  // Where a native feed puts its records that are not ASCII (read before any callback runs).
+  const wideOut = ['']
 
   /**
-   * Delivers the items of one native feed: its string (or its string and the wide records) and
-   * its operations (format: src/binding/sse.rs).
+   * Delivers the items of one native feed: its string, its operations and the string of its
+   * records that are not ASCII (format: src/binding/sse.rs).
    */
-  function deliver(strings, ops) {
-    const text = typeof strings === 'string' ? strings : strings[0]
-    const wide = typeof strings === 'string' ? '' : strings[1]
+  function deliver(text, ops, wide) {
     const stop = HEADER + ops[0]
     let record = ops[1]
     let wideRecord = 0
@@ -137,9 +137,9 @@ export function createSseParser(callbacks) {
     between = false
     const ops = spareOps ?? new Int32Array(OPS_FIRST)
     spareOps = null
-    let strings
+    let text
     try {
-      strings = native.sseFeed(parser, bytes, ops)
+      text = native.sseFeed(parser, bytes, ops, wideOut)
     } catch (err) {
       spareOps = ops
       throw translateError(err)
@@ -147,7 +147,12 @@ export function createSseParser(callbacks) {
     const n = bytes.length
     between = n >= 2 && bytes[n - 1] === LF && bytes[n - 2] === LF
     try {
-      if (ops[0] !== 0 || strings.length !== 0) deliver(strings, ops)
+      if (ops[0] !== 0 || text.length !== 0) {
+        // Taken (and let go) before any callback, which may feed this parser again.
+        const wide = wideOut[0]
+        if (wide !== '') wideOut[0] = ''
+        deliver(text, ops, wide)
+      }
     } finally {
       // A list the chunk filled is doubled for the next one (the rest came as records).
       spareOps = HEADER + ops[0] + 2 > ops.length && ops.length < OPS_MOST ? new Int32Array(ops.length * 2) : ops
@@ -159,7 +164,8 @@ export function createSseParser(callbacks) {
     between = false
     const bytes = utf8(text)
     try {
-      native.sseFeed(parser, bytes, spareOps ?? new Int32Array(HEADER))
+      native.sseFeed(parser, bytes, spareOps ?? new Int32Array(HEADER), wideOut)
+      wideOut[0] = ''
     } catch {
       return // the error is for the next feed to report
     }

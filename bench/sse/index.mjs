@@ -9,7 +9,7 @@
 //      (about 5% of the tokens non-ASCII);
 //  (b) 4096 events of 4 KiB data each (JSON-ish text): every event spans one or more chunks;
 //  (c) 512 events of 64 KiB data each: every event spans 16–64 chunks (the long-partial-line path).
-// Plus, for (a), the native call alone (`sseFeed`, the batch string, no delivery to
+// Plus, for (a), the native call alone (`sseFeed`, its strings, no delivery to
 // JS callbacks): what the crossing costs before any event object exists; and the floor of
 // parsing (a) fed as strings while turning lone surrogates into U+FFFD.
 import { createParser } from 'eventsource-parser'
@@ -119,8 +119,9 @@ const crossing = {
   'sseFeed alone (bytes)': (w) => {
     const parser = native.sseParserNew(undefined, false, false)
     const ops = new Int32Array(1024)
+    const wide = ['']
     let chars = 0
-    for (const c of w.chunks) chars += native.sseFeed(parser, c, ops).length
+    for (const c of w.chunks) chars += native.sseFeed(parser, c, ops, wide).length
     return chars > 0 ? w.events : 0
   },
   'createSseParser, bytes': (w) => ours(w.chunks),

@@ -22,14 +22,18 @@ impl From<SseItem<'_>> for OwnedItem {
       SseItem::Event {
         event,
         data,
+        data_is_ascii,
         id,
         last_event_id,
-      } => OwnedItem::Event {
-        event: event.to_owned(),
-        data: data.to_owned(),
-        id: id.map(str::to_owned),
-        last_event_id: last_event_id.to_owned(),
-      },
+      } => {
+        assert_eq!(data_is_ascii, data.is_ascii(), "data_is_ascii of {data:?}");
+        OwnedItem::Event {
+          event: event.to_owned(),
+          data: data.to_owned(),
+          id: id.map(str::to_owned),
+          last_event_id: last_event_id.to_owned(),
+        }
+      }
       SseItem::Retry(ms) => OwnedItem::Retry(ms),
       SseItem::Comment(text) => OwnedItem::Comment(text.to_owned()),
     }
