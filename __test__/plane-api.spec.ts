@@ -4,7 +4,7 @@
 import test from 'ava'
 import net from 'node:net'
 import { startDevPlane, type DevPlane } from 'chat-headstart'
-import { sleep } from './poll.ts'
+import { eventually, sleep } from './poll.ts'
 
 function api(plane: DevPlane, token = plane.secretKey) {
   return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -238,9 +238,15 @@ test('SSE: X-Peek-Settled answers at once with X-Session-Settled after a turn-co
   const unsettled = await call('GET', '/realtime/v1/sessions/k1/out', undefined, { 'timeout-seconds': '1', 'x-peek-settled': '1' })
   t.is(unsettled.headers.get('x-session-settled'), null)
   await call('POST', '/realtime/v1/sessions/k1/in/append', JSON.stringify({ kind: 'message', payload: { message: { id: 'u', role: 'user', parts: [] } } }))
-  const started = Date.now()
-  const settled = await call('GET', '/realtime/v1/sessions/k1/out', undefined, { 'timeout-seconds': '30', 'x-peek-settled': '1', 'last-event-id': '100' })
-  t.true(Date.now() - started < 1000)
+  // The agent answers in its own time; peek once its turn-complete is on the stream.
+  const turnComplete = (r: any) => r.headers?.[0]?.[0] === 'trigger-control' && r.headers[0][1] === 'turn-complete'
+  await eventually(
+    async () => (await call('GET', '/realtime/v1/sessions/k1/out/records?afterEventId=0')).json?.records?.some(turnComplete),
+    10_000,
+    "the agent's turn-complete",
+  )
+  // At once: a peek that waited would hold this request open for the whole 600 s.
+  const settled = await call('GET', '/realtime/v1/sessions/k1/out', undefined, { 'timeout-seconds': '600', 'x-peek-settled': '1', 'last-event-id': '100' })
   t.is(settled.headers.get('x-session-settled'), 'true')
   t.deepEqual(sseEvents(settled.text).at(-1), { data: '[DONE]' })
   const records = await call('GET', '/realtime/v1/sessions/k1/out/records?afterEventId=0')

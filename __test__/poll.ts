@@ -6,11 +6,14 @@ const POLL_MS = 10
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-/** Polls `check()` until it returns a truthy value and resolves with it; rejects after `ms`, naming `what`. */
-export async function eventually<T>(check: () => T, ms = 5000, what = 'condition'): Promise<T> {
+/**
+ * Polls `check()` (which may be async) until it gives a truthy value and resolves with it; rejects
+ * after `ms`, naming `what`.
+ */
+export async function eventually<T>(check: () => T | Promise<T>, ms = 5000, what = 'condition'): Promise<T> {
   const end = Date.now() + ms
   for (;;) {
-    const value = check()
+    const value = await check()
     if (value) return value
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
     await sleep(POLL_MS)
