@@ -1,10 +1,11 @@
 // createSseParser: a WHATWG-conformant SSE parser for users who read event streams themselves.
 // The parsing is done by the Rust core (src/binding/sse.rs): a chunk of bytes is ONE native call
 // that returns one string and writes a list of operations into an Int32Array (and the records
-// that are not ASCII into a second string), which deliver() follows here: the data of the commonest event is a slice of that string at offsets the list
-// gives, every other item a text record. A chunk given as a string crosses as its UTF-8 bytes,
-// except the plain `data:` blocks met between native calls, which feedText() dispatches itself (a
-// slice of the chunk costs less than a crossing and back).
+// that are not ASCII into a second string), which deliver() follows here: the data of the
+// commonest event is a slice of that string at offsets the list gives, every other item a text
+// record. A chunk given as a string crosses as its UTF-8 bytes, except the plain `data:` blocks
+// met between native calls, which feedText() dispatches itself (a slice of the chunk costs less
+// than a crossing and back).
 import { native } from './native.js'
 
 /** Ends every record and field of a native batch (src/binding/sse.rs). */

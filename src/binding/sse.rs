@@ -31,8 +31,9 @@
 //! A block's own id always equals the last event ID at its dispatch, so `m`/`e` need no payload.
 //! A record that is not all ASCII goes into a second, UTF-16 string, which `sseFeed` puts in
 //! `wide[0]` (an array JS owns and passes in), and its operation is `-2`; the first string stays
-//! one-byte (V8 copies it without decoding). When `ops` is full, the items after it are all records (a direct event
-//! then as `M`, a wide record's place marked by `W\r`), which JS delivers after the operations.
+//! one-byte (V8 copies it without decoding). When `ops` is full, the items after it are all
+//! records (a direct event then as `M`, a wide record's place marked by `W\r`), which JS
+//! delivers after the operations.
 
 use chat_headstart_core::sse::{SseError, SseItem, SseParser, DEFAULT_MAX_BUFFER};
 use napi::bindgen_prelude::{Array, External, Int32ArraySlice};
