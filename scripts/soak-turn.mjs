@@ -152,7 +152,8 @@ export function compareStreams(browser, stored) {
  * - `fault:createSession`: the injected createSession failure, answered 502 naming it;
  * - `fault:sse404`: the injected phase-2 404, an `error` chunk naming it after an intact step 1;
  * - `fault:handover413`: the injected handover rejection, step 1 only (handover-skip sent);
- * anything else is unexpected (`expected: false`).
+ * anything else is unexpected (`expected: false`). A turn with neither the handover nor the skip
+ * stored also carries `ifSkipRejected`: its verdict when the handler says the skip was rejected.
  */
 export function classify(result, plane, chatId, marker) {
   const { status, chunks, ended } = result
@@ -177,5 +178,12 @@ export function classify(result, plane, chatId, marker) {
     const mismatch = compareStreams(data, stored.data)
     return { outcome: 'fault:handover413', expected: !mismatch.lost && !mismatch.duplicated && !mismatch.reordered, mismatch }
   }
-  return { outcome: `incomplete:${last?.type ?? 'empty'}`, expected: false, detail: JSON.stringify(chunks.slice(-3)).slice(0, 300) }
+  // Neither stored: the skip may have been rejected too, by a 413 another turn armed in between
+  // (faults are plane-wide). Only the handler's warnings can tell; soak.mjs looks once it is over.
+  const verdict = { outcome: `incomplete:${last?.type ?? 'empty'}`, expected: false, detail: JSON.stringify(chunks.slice(-3)).slice(0, 300), inRecords }
+  if (last?.type === 'finish' && !inRecords.includes('handover') && !inRecords.includes('handover-skip')) {
+    const mismatch = compareStreams(data, stored.data)
+    verdict.ifSkipRejected = { outcome: 'fault:handover413', expected: !mismatch.lost && !mismatch.duplicated && !mismatch.reordered, mismatch }
+  }
+  return verdict
 }

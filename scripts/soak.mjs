@@ -106,8 +106,8 @@ async function startHandler(plane) {
     env: { ...process.env, SOAK_API_CLIENT: JSON.stringify(plane.apiClient) },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   })
-  // Its warnings (`[chat.handover] …`) are counted and the first few shown.
-  const warnings = { lines: 0 }
+  // Its warnings (`[chat.handover] …`) are counted, the first few shown, and kept by chat id.
+  const warnings = { lines: 0, byChat: new Map() }
   let partial = ''
   child.stderr.setEncoding('utf8')
   child.stderr.on('data', (d) => {
@@ -116,6 +116,8 @@ async function startHandler(plane) {
     for (const line of lines) {
       if (!line.trim()) continue
       if (warnings.lines++ < 10) process.stderr.write(`[handler] ${line}\n`)
+      const chatId = /\(chatId "([^"]+)"\)/.exec(line)?.[1]
+      if (chatId !== undefined) warnings.byChat.set(chatId, [...(warnings.byChat.get(chatId) ?? []), line])
     }
   })
   const { port } = (await once(child, 'message'))[0]
@@ -208,6 +210,12 @@ async function soak(plane, handler, baseline) {
       return
     }
     const verdict = classify(result, plane, chatId, MARKER)
+    // Decided once the run is over, when the handler's warnings have all arrived.
+    if (verdict.ifSkipRejected) pendingSkips.push({ chatId, kind, verdict })
+    else count(chatId, kind, verdict)
+  }
+  const pendingSkips = []
+  const count = (chatId, kind, verdict) => {
     counts.outcomes[verdict.outcome] = (counts.outcomes[verdict.outcome] ?? 0) + 1
     if (verdict.mismatch) {
       counts.checkedTurns++
@@ -215,7 +223,7 @@ async function soak(plane, handler, baseline) {
     }
     if (!verdict.expected) {
       counts.errors++
-      if (unexpected.length < 20) unexpected.push({ chatId, kind, ...verdict })
+      if (unexpected.length < 20) unexpected.push({ chatId, kind, ...verdict, handlerLines: handler.warnings.byChat.get(chatId) })
     }
   }
   const browser = async () => {
@@ -244,6 +252,11 @@ async function soak(plane, handler, baseline) {
   agent.destroy()
   plane.resetFaults()
   const end = await settle(handler, plane, baseline)
+  for (const { chatId, kind, verdict } of pendingSkips) {
+    const lines = handler.warnings.byChat.get(chatId) ?? []
+    const skipRejected = lines.some((l) => l.includes('handover-skip append failed') && l.includes(MARKER))
+    count(chatId, kind, skipRejected ? verdict.ifSkipRejected : verdict)
+  }
   const faultOutcomes = Object.fromEntries(Object.entries(FAULTS).filter(([, f]) => f.shows !== 'complete').map(([name, f]) => [f.shows, name]))
   // A fault outcome is expected only as often as that fault was armed.
   for (const [outcome, name] of Object.entries(faultOutcomes)) {
