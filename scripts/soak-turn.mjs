@@ -165,25 +165,27 @@ export function classify(result, plane, chatId, marker) {
   const last = chunks.at(-1)
   if (last?.type === 'trigger:session-state' && chunks.at(-2)?.type === 'trigger:turn-complete') {
     const mismatch = compareStreams(data, stored.data)
-    const clean = !mismatch.lost && !mismatch.duplicated && !mismatch.reordered
+    const clean = intact(mismatch)
     return { outcome: clean ? 'complete' : 'complete:mismatch', expected: clean, mismatch }
   }
   if (last?.type === 'error' && /404/.test(last.errorText ?? '')) {
     const stepOne = data.slice(0, data.findIndex((c) => c.type === 'finish') + 1)
     const mismatch = compareStreams(stepOne, stored.data.slice(0, stepOne.length))
-    return { outcome: 'fault:sse404', expected: stepOne.length > 0 && !mismatch.lost && !mismatch.duplicated && !mismatch.reordered, mismatch }
+    return { outcome: 'fault:sse404', expected: stepOne.length > 0 && intact(mismatch), mismatch }
   }
   const inRecords = (plane.records(chatId, 'in')?.records ?? []).map((r) => JSON.parse(JSON.parse(r.body).data).kind)
-  if (last?.type === 'finish' && inRecords.includes('handover-skip') && !inRecords.includes('handover')) {
+  let rejected
+  if (last?.type === 'finish' && !inRecords.includes('handover')) {
     const mismatch = compareStreams(data, stored.data)
-    return { outcome: 'fault:handover413', expected: !mismatch.lost && !mismatch.duplicated && !mismatch.reordered, mismatch }
+    rejected = { outcome: 'fault:handover413', expected: intact(mismatch), mismatch }
+    if (inRecords.includes('handover-skip')) return rejected
   }
   // Neither stored: the skip may have been rejected too, by a 413 another turn armed in between
   // (faults are plane-wide). Only the handler's warnings can tell; soak.mjs looks once it is over.
   const verdict = { outcome: `incomplete:${last?.type ?? 'empty'}`, expected: false, detail: JSON.stringify(chunks.slice(-3)).slice(0, 300), inRecords }
-  if (last?.type === 'finish' && !inRecords.includes('handover') && !inRecords.includes('handover-skip')) {
-    const mismatch = compareStreams(data, stored.data)
-    verdict.ifSkipRejected = { outcome: 'fault:handover413', expected: !mismatch.lost && !mismatch.duplicated && !mismatch.reordered, mismatch }
-  }
+  if (rejected) verdict.ifSkipRejected = rejected
   return verdict
 }
+
+/** Nothing lost, duplicated or reordered. */
+const intact = (mismatch) => !mismatch.lost && !mismatch.duplicated && !mismatch.reordered
