@@ -2,8 +2,8 @@
 // addon, once or a few times, in one process. Each round: the SSE parser over split input, then,
 // on the local plane, head-start turns through chat.headStart's Fetch handler (a text answer, one
 // tool call with the agent's step 2 spliced in, two tool calls, and a browser that leaves during
-// step 1). Then the plane's own routes (sessions, appends, an SSE read) and close(). Exits 1 when any
-// check fails, so a leak report always belongs to a run that did what it says.
+// step 1). Then the plane's own routes (sessions, appends, an SSE read) and close(). Exits 1
+// when any check fails, so a leak report always belongs to a run that did what it says.
 import { simulateReadableStream } from 'ai'
 import { MockLanguageModelV4 } from 'ai/test'
 import { chat, createSseParser, startDevPlane } from '../index.js'
