@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use chat_headstart_core::session::http::ChannelBody;
 use chat_headstart_core::session::s2::{
-  run_writer, AppendAck, StreamPosition, WriterInput, WriterOptions,
+  run_writer, tee_channel, AppendAck, StreamPosition, WriterInput, WriterOptions,
 };
 use chat_headstart_core::session::subscribe::{
   subscribe_session_out, SubscriptionEvent, SubscriptionOptions,
@@ -385,11 +385,10 @@ async fn https_api_and_h2_s2_with_a_private_ca() {
   );
 
   let s2 = chat_headstart_core::session::http::s2_client(Some(tls.ca_pem.as_bytes())).unwrap();
-  let (tx, rx) = mpsc::unbounded_channel();
-  tx.send(WriterInput::Record(Bytes::from_static(
+  let (tx, rx) = tee_channel();
+  assert!(tx.send(WriterInput::Record(Bytes::from_static(
     b"{\"data\":{},\"id\":\"x\"}",
-  )))
-  .unwrap();
+  ))));
   drop(tx);
   let creds = S2Credentials {
     access_token: "t".into(),

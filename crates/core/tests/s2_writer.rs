@@ -1,11 +1,13 @@
 //! The S2S writer against an in-process h2c S2 stand-in: framing and FIFO acks, no linger
-//! (docs/protocol.md §3.4), the SDK retry policy with re-submission of un-acked batches, and
-//! non-retryable failures.
+//! (docs/protocol.md §3.4), the SDK retry policy with re-submission of un-acked batches,
+//! non-retryable failures, records queued while a batch is in flight, and the linger a bench can
+//! set.
 
 use bytes::{Bytes, BytesMut};
 use chat_headstart_core::session::http::{s2_client, ChannelBody};
 use chat_headstart_core::session::s2::{
-  run_writer, AppendAck, AppendInput, StreamPosition, WriterInput, WriterOptions, WriterOutcome,
+  run_writer, tee_channel, AppendAck, AppendInput, StreamPosition, TeeInput, TeeSender,
+  WriterInput, WriterOptions, WriterOutcome,
 };
 use chat_headstart_core::session::S2Credentials;
 use http_body_util::BodyExt;
@@ -13,10 +15,14 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 /// How the stand-in answers the n-th append session (0-based).
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +39,9 @@ struct State {
   stored: Vec<Bytes>,
   frames: usize,
   headers: Vec<(String, String)>,
+  /// When set, the first ack waits until `release` is notified.
+  hold_first_ack: bool,
+  release: Arc<Notify>,
 }
 
 fn frame(flags: u8, payload: &[u8]) -> Bytes {
@@ -117,6 +126,11 @@ async fn start(script: Vec<Behaviour>) -> (String, Arc<Mutex<State>>) {
                     end: pos(end),
                     tail: pos(end),
                   };
+                  let hold = acked == 0 && st.lock().unwrap().hold_first_ack;
+                  if hold {
+                    let release = st.lock().unwrap().release.clone();
+                    release.notified().await;
+                  }
                   let _ = tx.send(frame(0, &prost::Message::encode_to_vec(&ack)));
                   acked += 1;
                 }
@@ -158,7 +172,7 @@ fn record(i: usize) -> WriterInput {
 /// The writer with a plain client and default options, against the stand-in at `endpoint`.
 fn write_with_defaults(
   endpoint: &str,
-  input: mpsc::UnboundedReceiver<WriterInput>,
+  input: TeeInput,
 ) -> impl std::future::Future<Output = WriterOutcome> {
   run_writer(
     s2_client(None).unwrap(),
@@ -178,9 +192,9 @@ async fn until_first_record_stored(state: &Mutex<State>) {
 #[tokio::test]
 async fn writes_records_in_order_and_reports_the_last_acked_seq() {
   let (endpoint, state) = start(vec![]).await;
-  let (tx, rx) = mpsc::unbounded_channel();
+  let (tx, rx) = tee_channel();
   for i in 0..5 {
-    tx.send(record(i)).unwrap();
+    assert!(tx.send(record(i)));
   }
   drop(tx);
   let outcome = write_with_defaults(&endpoint, rx).await;
@@ -217,9 +231,9 @@ async fn writes_records_in_order_and_reports_the_last_acked_seq() {
 #[tokio::test]
 async fn sends_a_batch_without_lingering() {
   let (endpoint, state) = start(vec![]).await;
-  let (tx, rx) = mpsc::unbounded_channel();
+  let (tx, rx) = tee_channel();
   let writer = tokio::spawn(write_with_defaults(&endpoint, rx));
-  tx.send(record(0)).unwrap();
+  assert!(tx.send(record(0)));
   // The source stays open: the record must still reach S2 (no 200 ms linger, no batch fill).
   let deadline = tokio::time::Instant::now() + Duration::from_millis(150);
   while state.lock().unwrap().stored.is_empty() {
@@ -231,7 +245,7 @@ async fn sends_a_batch_without_lingering() {
   }
   // Records produced while a batch is in flight go out together after its ack.
   for i in 1..50 {
-    tx.send(record(i)).unwrap();
+    assert!(tx.send(record(i)));
   }
   drop(tx);
   let outcome = writer.await.unwrap();
@@ -248,9 +262,9 @@ async fn sends_a_batch_without_lingering() {
 #[tokio::test]
 async fn retries_an_http_503_on_a_new_session() {
   let (endpoint, state) = start(vec![Behaviour::HttpStatus(503)]).await;
-  let (tx, rx) = mpsc::unbounded_channel();
-  tx.send(record(0)).unwrap();
-  tx.send(record(1)).unwrap();
+  let (tx, rx) = tee_channel();
+  assert!(tx.send(record(0)));
+  assert!(tx.send(record(1)));
   drop(tx);
   let outcome = write_with_defaults(&endpoint, rx).await;
   assert_eq!(outcome.error, None);
@@ -263,12 +277,12 @@ async fn retries_an_http_503_on_a_new_session() {
 async fn a_terminal_frame_resubmits_the_unacked_batches() {
   // Session 1 acks the first frame, then fails; session 2 must carry only what was not acked.
   let (endpoint, state) = start(vec![Behaviour::TerminalAfter(1, 503)]).await;
-  let (tx, rx) = mpsc::unbounded_channel();
+  let (tx, rx) = tee_channel();
   let writer = tokio::spawn(write_with_defaults(&endpoint, rx));
-  tx.send(record(0)).unwrap();
+  assert!(tx.send(record(0)));
   until_first_record_stored(&state).await;
-  tx.send(record(1)).unwrap();
-  tx.send(record(2)).unwrap();
+  assert!(tx.send(record(1)));
+  assert!(tx.send(record(2)));
   drop(tx);
   let outcome = writer.await.unwrap();
   assert_eq!(outcome.error, None, "{outcome:?}");
@@ -286,11 +300,11 @@ async fn gives_up_after_three_attempts_and_keeps_the_acked_prefix() {
     Behaviour::HttpStatus(503),
   ])
   .await;
-  let (tx, rx) = mpsc::unbounded_channel();
+  let (tx, rx) = tee_channel();
   let writer = tokio::spawn(write_with_defaults(&endpoint, rx));
-  tx.send(record(0)).unwrap();
+  assert!(tx.send(record(0)));
   until_first_record_stored(&state).await;
-  tx.send(record(1)).unwrap();
+  assert!(tx.send(record(1)));
   drop(tx);
   let outcome = writer.await.unwrap();
   assert_eq!(outcome.stats.retries, 2);
@@ -311,11 +325,123 @@ async fn gives_up_after_three_attempts_and_keeps_the_acked_prefix() {
 #[tokio::test]
 async fn a_400_is_not_retried() {
   let (endpoint, state) = start(vec![Behaviour::HttpStatus(400)]).await;
-  let (tx, rx) = mpsc::unbounded_channel();
-  tx.send(record(0)).unwrap();
+  let (tx, rx) = tee_channel();
+  assert!(tx.send(record(0)));
   drop(tx);
   let outcome = write_with_defaults(&endpoint, rx).await;
   assert_eq!(outcome.error.map(|e| e.status), Some(Some(400)));
   assert_eq!(outcome.last_acked_seq, None);
   assert_eq!(state.lock().unwrap().sessions, 1);
+}
+
+/// A future that counts how often it is polled: every poll of the writer is a wake-up of the
+/// runtime on its behalf.
+struct CountPolls<F> {
+  inner: Pin<Box<F>>,
+  polls: Arc<AtomicUsize>,
+}
+
+impl<F: Future> Future for CountPolls<F> {
+  type Output = F::Output;
+  fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    self.polls.fetch_add(1, Ordering::Relaxed);
+    self.inner.as_mut().poll(cx)
+  }
+}
+
+#[tokio::test]
+async fn records_queued_while_a_batch_is_in_flight_do_not_wake_the_writer() {
+  let (endpoint, state) = start(vec![]).await;
+  let release = {
+    let mut s = state.lock().unwrap();
+    s.hold_first_ack = true;
+    s.release.clone()
+  };
+  let (tx, rx) = tee_channel();
+  let polls = Arc::new(AtomicUsize::new(0));
+  let writer = tokio::spawn(CountPolls {
+    inner: Box::pin(write_with_defaults(&endpoint, rx)),
+    polls: polls.clone(),
+  });
+  assert!(tx.send(record(0)));
+  until_first_record_stored(&state).await;
+  // The first batch is stored and its ack held: the writer waits for that ack alone.
+  tokio::time::sleep(Duration::from_millis(20)).await;
+  let before = polls.load(Ordering::Relaxed);
+  for i in 1..50 {
+    assert!(tx.send(record(i)));
+    tokio::task::yield_now().await;
+  }
+  tokio::time::sleep(Duration::from_millis(20)).await;
+  assert_eq!(
+    polls.load(Ordering::Relaxed),
+    before,
+    "records queued while a batch was in flight woke the writer"
+  );
+  release.notify_one();
+  drop(tx);
+  let outcome = writer.await.unwrap();
+  assert_eq!(outcome.error, None);
+  assert_eq!(outcome.last_acked_seq, Some(49));
+  let s = state.lock().unwrap();
+  assert_eq!(s.stored.len(), 50);
+  assert_eq!(
+    s.frames, 2,
+    "the 49 queued records left together after the ack"
+  );
+}
+
+/// A writer with a linger, spawned against the stand-in at `endpoint`, records `0..n` sent.
+fn spawn_lingering(
+  endpoint: &str,
+  linger: Duration,
+  n: usize,
+) -> (TeeSender, tokio::task::JoinHandle<WriterOutcome>) {
+  let (tx, rx) = tee_channel();
+  let opts = WriterOptions {
+    linger,
+    ..WriterOptions::default()
+  };
+  let writer = tokio::spawn(run_writer(
+    s2_client(None).unwrap(),
+    creds(endpoint),
+    rx,
+    opts,
+  ));
+  for i in 0..n {
+    assert!(tx.send(record(i)));
+  }
+  (tx, writer)
+}
+
+#[tokio::test]
+async fn a_linger_sends_what_it_collected_when_it_ends() {
+  let (endpoint, state) = start(vec![]).await;
+  let (tx, writer) = spawn_lingering(&endpoint, Duration::from_millis(50), 5);
+  // The source stays open: the linger's end alone sends the batch.
+  tokio::time::timeout(Duration::from_secs(30), async {
+    while state.lock().unwrap().stored.len() < 5 {
+      tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+  })
+  .await
+  .expect("the linger never ended");
+  assert_eq!(state.lock().unwrap().frames, 1);
+  drop(tx);
+  let outcome = writer.await.unwrap();
+  assert_eq!(outcome.last_acked_seq, Some(4));
+}
+
+#[tokio::test]
+async fn closing_the_source_ends_a_linger() {
+  let (endpoint, state) = start(vec![]).await;
+  let (tx, writer) = spawn_lingering(&endpoint, Duration::from_secs(3600), 10);
+  drop(tx);
+  let outcome = tokio::time::timeout(Duration::from_secs(30), writer)
+    .await
+    .expect("the writer still lingered after its source closed")
+    .unwrap();
+  assert_eq!(outcome.error, None);
+  assert_eq!(outcome.last_acked_seq, Some(9));
+  assert_eq!(state.lock().unwrap().frames, 1);
 }

@@ -21,7 +21,10 @@ use super::splice::{write_error_frame, SpliceStep, Splicer, KEEP_ALIVE_FRAME};
 use crate::logging::ms_since;
 use crate::session::api::{ApiError, CreatedSession, TriggerApi};
 use crate::session::http::S2Client;
-use crate::session::s2::{run_writer, WriterInput, WriterOptions, WriterOutcome, MAX_RECORD_BODY};
+use crate::session::s2::{
+  run_writer, tee_channel, TeeInput, TeeSender, WriterInput, WriterOptions, WriterOutcome,
+  MAX_RECORD_BODY,
+};
 use crate::session::subscribe::{subscribe_session_out, SubscriptionEvent, SubscriptionOptions};
 use crate::wire::ids::{envelope_id, part_id};
 use crate::wire::{handover_body, HANDOVER_SKIP_BODY};
@@ -95,7 +98,7 @@ pub enum Step1End {
 }
 
 struct Shared {
-  writer_tx: Mutex<Option<mpsc::UnboundedSender<WriterInput>>>,
+  writer_tx: Mutex<Option<TeeSender>>,
   tee_bytes: AtomicUsize,
   tee_failed: AtomicBool,
   own_ids: Mutex<HashSet<String>>,
@@ -143,7 +146,7 @@ impl Turn {
     opts: TurnOptions,
     sink: Arc<dyn TurnSink>,
   ) -> Turn {
-    let (writer_tx, writer_rx) = mpsc::unbounded_channel();
+    let (writer_tx, writer_rx) = tee_channel();
     let (end_tx, end_rx) = oneshot::channel();
     let (cancel, _) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -309,7 +312,7 @@ struct TurnContext {
 /// What step 1 feeds the turn: the records to tee (`Turn::push_chunks`) and how it ended
 /// (`Turn::finish`).
 struct StepOneInputs {
-  records: mpsc::UnboundedReceiver<WriterInput>,
+  records: TeeInput,
   end: oneshot::Receiver<Step1End>,
 }
 
@@ -391,11 +394,7 @@ impl TurnContext {
 
   /// The S2 writer of step 1's records. It starts once `PUT …/out` returns; records queue in
   /// the channel meanwhile.
-  fn start_tee(
-    &self,
-    s2: S2Client,
-    records: mpsc::UnboundedReceiver<WriterInput>,
-  ) -> tokio::task::JoinHandle<WriterOutcome> {
+  fn start_tee(&self, s2: S2Client, records: TeeInput) -> tokio::task::JoinHandle<WriterOutcome> {
     let api = self.api.clone();
     let chat_id = self.chat_id.clone();
     let writer_opts = self.opts.writer.clone();

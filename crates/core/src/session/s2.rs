@@ -2,6 +2,10 @@
 //! protobuf append session over HTTP/2 (§3.3), batching without a linger (docs/protocol.md §3.4: a
 //! batch leaves as soon as the previous one is acked), acks → last written seq (§3.5), and the
 //! SDK's retry policy with re-submission of un-acked batches (§3.6).
+//!
+//! The writer reads its input only when it could send at once: records that arrive while a batch
+//! is in flight wait in the channel and are taken together after the ack, so they do not wake the
+//! runtime one by one.
 
 use super::api::{encode_uri_component, S2Credentials};
 use super::http::{ChannelBody, S2Client};
@@ -13,8 +17,9 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request};
 use http_body_util::BodyExt;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 // ---------------------------------------------------------------------------------------------
 // Endpoint resolution (§3.2).
@@ -222,11 +227,63 @@ pub enum WriterInput {
   Fail(String),
 }
 
-/// Knobs, defaulted to the S2 SDK's values.
+/// The tee's end of the writer's input. Dropping it closes the input: the writer flushes what
+/// is queued and ends.
+pub struct TeeSender {
+  records: Option<mpsc::UnboundedSender<WriterInput>>,
+  closed: Arc<Notify>,
+}
+
+impl TeeSender {
+  /// Queues one input; `false` once the writer has gone.
+  pub fn send(&self, input: WriterInput) -> bool {
+    self
+      .records
+      .as_ref()
+      .is_some_and(|tx| tx.send(input).is_ok())
+  }
+}
+
+impl Drop for TeeSender {
+  fn drop(&mut self) {
+    // Closed first, then told: a writer woken by `closed` finds the channel disconnected.
+    drop(self.records.take());
+    self.closed.notify_one();
+  }
+}
+
+/// The writer's end: the records, and `closed`, which tells a lingering writer (one that is not
+/// reading the channel) that the source is done.
+pub struct TeeInput {
+  records: mpsc::UnboundedReceiver<WriterInput>,
+  closed: Arc<Notify>,
+}
+
+/// The channel from the tee to the writer.
+pub fn tee_channel() -> (TeeSender, TeeInput) {
+  let (tx, rx) = mpsc::unbounded_channel();
+  let closed = Arc::new(Notify::new());
+  let sender = TeeSender {
+    records: Some(tx),
+    closed: closed.clone(),
+  };
+  (
+    sender,
+    TeeInput {
+      records: rx,
+      closed,
+    },
+  )
+}
+
+/// Knobs, defaulted to the S2 SDK's values (and no linger, docs/protocol.md §3.4).
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
   pub ack_timeout: Duration,
   pub max_attempts: u32,
+  /// How long a batch waits for more records before it leaves (zero: it leaves at once). The
+  /// product never lingers; a bench sets it to measure what batching step 1 would save.
+  pub linger: Duration,
 }
 
 impl Default for WriterOptions {
@@ -234,6 +291,7 @@ impl Default for WriterOptions {
     WriterOptions {
       ack_timeout: Duration::from_secs(5),
       max_attempts: S2_MAX_ATTEMPTS,
+      linger: Duration::ZERO,
     }
   }
 }
@@ -367,7 +425,7 @@ impl AppendSession {
 pub async fn run_writer(
   client: S2Client,
   creds: S2Credentials,
-  input: mpsc::UnboundedReceiver<WriterInput>,
+  input: TeeInput,
   opts: WriterOptions,
 ) -> WriterOutcome {
   let mut source_done_at = None;
@@ -404,7 +462,7 @@ pub async fn run_writer(
 async fn write(
   client: S2Client,
   creds: S2Credentials,
-  input: mpsc::UnboundedReceiver<WriterInput>,
+  input: TeeInput,
   opts: WriterOptions,
   source_done_at: &mut Option<Instant>,
 ) -> WriterOutcome {
@@ -476,12 +534,52 @@ async fn write(
 
 /// The tee's records on their way to S2, kept across append sessions.
 struct Tee {
-  input: mpsc::UnboundedReceiver<WriterInput>,
+  input: TeeInput,
   pending: VecDeque<Bytes>,
   /// Sent, not yet acked (FIFO, matched to acks in order).
   inflight: VecDeque<Vec<Bytes>>,
   source_done: bool,
   last_end: Option<u64>,
+}
+
+impl Tee {
+  /// Takes one input from the channel (`None`: the source closed).
+  fn accept(
+    &mut self,
+    input: Option<WriterInput>,
+    stats: &mut WriterStats,
+    source_done_at: &mut Option<Instant>,
+  ) -> Result<(), Stop> {
+    match input {
+      Some(WriterInput::Record(b)) => {
+        stats.records += 1;
+        stats.bytes += b.len() as u64;
+        self.pending.push_back(b);
+      }
+      Some(WriterInput::Fail(msg)) => return Err(Stop::Fatal(WriterError::new(None, None, msg))),
+      None => {
+        self.source_done = true;
+        *source_done_at = Some(Instant::now());
+      }
+    }
+    Ok(())
+  }
+
+  /// Takes everything already queued, without waiting.
+  fn drain(
+    &mut self,
+    stats: &mut WriterStats,
+    source_done_at: &mut Option<Instant>,
+  ) -> Result<(), Stop> {
+    while !self.source_done {
+      match self.input.records.try_recv() {
+        Ok(input) => self.accept(Some(input), stats, source_done_at)?,
+        Err(mpsc::error::TryRecvError::Empty) => break,
+        Err(mpsc::error::TryRecvError::Disconnected) => self.accept(None, stats, source_done_at)?,
+      }
+    }
+    Ok(())
+  }
 }
 
 /// What the append sessions of one writer share and update.
@@ -535,7 +633,20 @@ async fn append_session(run: &mut WriterRun<'_>) -> Result<(), Stop> {
   }
 
   loop {
-    // No linger: with nothing in flight, whatever is pending leaves now.
+    if !opts.linger.is_zero()
+      && tee.inflight.is_empty()
+      && !tee.pending.is_empty()
+      && !tee.source_done
+    {
+      // A linger (benches only): more records may join the batch until it ends or the source
+      // closes. The channel is not read meanwhile, so they do not wake the writer.
+      tokio::select! {
+        _ = tokio::time::sleep(opts.linger) => {}
+        _ = tee.input.closed.notified() => {}
+      }
+      tee.drain(&mut outcome.stats, source_done_at)?;
+    }
+    // With nothing in flight, whatever is pending leaves now.
     if tee.inflight.is_empty() && !tee.pending.is_empty() {
       if session.is_none() {
         session = Some(open()?);
@@ -560,21 +671,10 @@ async fn append_session(run: &mut WriterRun<'_>) -> Result<(), Stop> {
     }
 
     let failure: Option<WriterError> = tokio::select! {
-      rec = tee.input.recv(), if !tee.source_done => {
-        match rec {
-          Some(WriterInput::Record(b)) => {
-            outcome.stats.records += 1;
-            outcome.stats.bytes += b.len() as u64;
-            tee.pending.push_back(b);
-            None
-          }
-          Some(WriterInput::Fail(msg)) => return Err(Stop::Fatal(WriterError::new(None, None, msg))),
-          None => {
-            tee.source_done = true;
-            **source_done_at = Some(Instant::now());
-            None
-          }
-        }
+      // Read only when a record could leave at once; the ack's branch takes the rest.
+      rec = tee.input.records.recv(), if !tee.source_done && tee.inflight.is_empty() => {
+        tee.accept(rec, &mut outcome.stats, source_done_at)?;
+        None
       }
       ack = async {
         match session.as_mut() {
@@ -599,6 +699,7 @@ async fn append_session(run: &mut WriterRun<'_>) -> Result<(), Stop> {
                 let ack_ms = ms_since(sent_at);
                 outcome.stats.max_ack_ms = outcome.stats.max_ack_ms.max(ack_ms);
                 tracing::trace!(ack_ms, last_acked_seq = outcome.last_acked_seq, "append acked");
+                tee.drain(&mut outcome.stats, source_done_at)?;
                 None
               }
               _ => return Err(Stop::Fatal(WriterError::new(None, None, "S2 append session invariant violation"))),
