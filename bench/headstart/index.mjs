@@ -318,15 +318,20 @@ if (role === 'main') {
   const apiClient = JSON.stringify({ baseURL: planeInfo.apiUrl, accessToken: planeInfo.secretKey })
   // `<impl>-nmr`: the same handler in a process with V8's memory reducer off, for the CPU rows
   // that separate per-turn work from idle-time heap shrinking (see the report).
+  // `ours-batched-nmr`: ours with a linger longer than step 1, so step 1 goes to S2 in one
+  // append. The product never lingers (docs/protocol.md §3.4); the row shows what batching the
+  // step-1 records would save, through a hook only the `testing` build reads.
   const startServer = async (name) => {
-    const [impl, nmr] = name.split('-')
+    const parts = name.split('-')
+    const [impl, nmr, batched] = [parts[0], parts.includes('nmr'), parts.includes('batched')]
+    const env = { BENCH_API_CLIENT: apiClient, ...(batched ? { CHAT_HEADSTART_BENCH_S2_LINGER_MS: '5000' } : {}) }
     // --expose-gc: only for the live-heap row after the concurrent section (no GC otherwise).
-    const c = child(['--role=server', `--impl=${impl}`], { BENCH_API_CLIENT: apiClient }, ['--expose-gc', ...(nmr ? ['--no-memory-reducer'] : [])])
+    const c = child(['--role=server', `--impl=${impl}`], env, ['--expose-gc', ...(nmr ? ['--no-memory-reducer'] : [])])
     const { port } = (await once(c, 'message'))[0]
     return { c, port }
   }
   const servers = {}
-  for (const name of ['plain', 'ours', 'ref', 'plain-nmr', 'ours-nmr', 'ref-nmr']) servers[name] = await startServer(name)
+  for (const name of ['plain', 'ours', 'ref', 'plain-nmr', 'ours-nmr', 'ref-nmr', 'ours-batched-nmr']) servers[name] = await startServer(name)
   const rounds = quick ? 5 : 15
   const results = {}
   const record = (k, v) => (results[k] = v)
@@ -396,7 +401,7 @@ if (role === 'main') {
   const turnsPerRound = 5
   let cpu200, cpuLong, wakeCost
   if (runs('cpu')) {
-    cpu200 = await cpuPerTurn(193, ['ours', 'ref', 'ours-nmr', 'ref-nmr', 'plain-nmr'])
+    cpu200 = await cpuPerTurn(193, ['ours', 'ref', 'ours-nmr', 'ref-nmr', 'plain-nmr', 'ours-batched-nmr'])
     // Per phase-2 chunk: the 10,000 − 200 chunk difference, both rows from the same processes
     // (memory reducer off, so idle-time GCs do not blur a difference of a few ms per turn).
     const LONG_DELTAS = 9993
@@ -508,6 +513,10 @@ if (role === 'main') {
     `    above that floor: ours ${fmt(on.cpu - pn.cpu, 2)}   reference ${fmt(rn.cpu - pn.cpu, 2)}   ratio ${fmt((on.cpu - pn.cpu) / (rn.cpu - pn.cpu), 3)}` +
       `   (0.3 × reference = ${fmt(0.3 * rn.cpu, 2)} ms ${0.3 * rn.cpu < pn.cpu ? '<' : '>='} the floor: ${0.3 * rn.cpu < pn.cpu ? 'no handler whose run() calls streamText can reach 0.3' : 'reachable in principle'})`,
   )
+  const bn = cpu200['ours-batched-nmr']
+  console.log(
+    `    ours with step 1 in one S2 append (a bench-only linger; the product sends each batch at once): ${fmt(bn.cpu, 2)}, above the floor ${fmt(bn.cpu - pn.cpu, 2)}   ratio ${fmt((bn.cpu - pn.cpu) / (rn.cpu - pn.cpu), 3)}`,
+  )
   // Per thread group, and how often each thread was put on a CPU: on a VM a wake-up from idle
   // costs far more than the little work most of them do (the probe line), so the count of
   // events a turn waits for (model chunks, HTTP responses, notifications) drives these numbers.
@@ -517,7 +526,7 @@ if (role === 'main') {
     return o.threads.main ? `${part('JS main thread', 'main')}   ${o.threads.io ? `${part('Rust I/O thread', 'io')}   ` : ''}${part('other threads (V8 GC/JIT, libuv)', 'other')}` : 'n/a (no /proc)'
   }
   console.log('  where it goes, per turn (thread CPU and times put on a CPU, from /proc/self/task/*/schedstat):')
-  for (const [label, name] of [['ours', 'ours'], ['reference', 'ref'], ['ours, memory reducer off', 'ours-nmr'], ['reference, memory reducer off', 'ref-nmr'], ['AI SDK floor', 'plain-nmr']]) {
+  for (const [label, name] of [['ours', 'ours'], ['reference', 'ref'], ['ours, memory reducer off', 'ours-nmr'], ['reference, memory reducer off', 'ref-nmr'], ['ours, step 1 in one S2 append', 'ours-batched-nmr'], ['AI SDK floor', 'plain-nmr']]) {
     console.log(`    ${label.padEnd(29)} ${threadText(cpu200[name])}`)
   }
   console.log(`  one timer wake-up that does nothing costs ${fmt(wakeCost.usPerWake, 0)} µs of CPU in these processes (40 wake-ups 50 ms apart, idle server)`)

@@ -153,6 +153,10 @@ impl HeadStartEngine {
     if let Some(max) = config.tee_buffer_max_bytes {
       opts.tee_buffer_max = non_negative(max) as usize;
     }
+    #[cfg(feature = "testing")]
+    if let Some(linger) = crate::binding::testing::s2_linger() {
+      opts.writer.linger = linger;
+    }
     let limits = RequestLimits {
       max_body_bytes: config
         .max_body_bytes
