@@ -132,6 +132,10 @@ if (role === 'server') {
     }
   }).observe({ entryTypes: ['gc'] })
   const { native } = await import('../../lib/native.js')
+  // The linger hook of the batched row, like allocatorStats, exists only in the testing build.
+  if (process.env.CHAT_HEADSTART_BENCH_S2_LINGER_MS && typeof native.allocatorStats !== 'function') {
+    throw new Error('bench/headstart needs the addon built with the testing feature (npm run bench builds it)')
+  }
   const { readFileSync, readdirSync } = await import('node:fs')
   let peakRss = 0
   // Where the memory is at the peak (concurrent section only): process.memoryUsage() for V8's
