@@ -125,6 +125,23 @@ test('S2S: invalid protobuf, compressed frames and injected failures end with a 
   t.is(plane.requests().filter((r) => r.origin === 's2').length, 5)
 })
 
+test('S2S: s2AckLatencyMs holds every ack for that long', async (t) => {
+  const plane = await startDevPlane({ faults: { s2AckLatencyMs: 300 } })
+  t.teardown(() => plane.close())
+  const started = performance.now()
+  const res = await session(plane, [frame(appendInput(['slow'])), frame(appendInput(['acks']))])
+  const elapsed = performance.now() - started
+  t.deepEqual(
+    res.frames.map((f) => ackSeqs(f.payload)),
+    [
+      [0, 1, 1],
+      [1, 2, 2],
+    ],
+  )
+  // A lower bound only: the two acks were each held, however slow the machine.
+  t.true(elapsed >= 600, `both acks after ${elapsed.toFixed(0)} ms`)
+})
+
 test('one S2 port serves HTTP/1.1 and h2c', async (t) => {
   const plane = await startDevPlane()
   t.teardown(() => plane.close())

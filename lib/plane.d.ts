@@ -120,6 +120,8 @@ export interface S2AppendFault {
 export interface DevPlaneFaults {
   /** Extra latency before every control-plane (Trigger API) response, in ms. */
   latencyMs?: number
+  /** Extra latency before every S2S append ack (the records are stored first), in ms. */
+  s2AckLatencyMs?: number
   createSession?: CreateSessionFault
   /** `…/{io}/append` failure (io defaults to "in"). */
   inAppend?: AppendFault

@@ -1,8 +1,10 @@
 // bench/headstart: our chat.headStart vs the reference (@trigger.dev/sdk 4.8.3) on the same local
 // plane with the same mock model — 400 ms model TTFB, 100 ms control-plane latency, 500 ms agent
 // boot — in one run, printing ratios. `npm run bench -- headstart [--quick] [--only=<sections>]
-// [--concurrency=N] [--concurrent-rounds=N]`: sections (comma-separated) ttfc, wall, cpu,
-// concurrent; all by default.
+// [--concurrency=N] [--concurrent-rounds=N] [--s2-ack-latency=MS]`: sections (comma-separated)
+// ttfc, wall, cpu, concurrent; all by default. `--s2-ack-latency` holds each of the plane's S2
+// acks that long (0 by default: loopback S2 acks in well under a millisecond, a hosted S2 does
+// not).
 //
 // Processes: this one is the browser (client + orchestration); the plane runs in a child
 // process and each handler implementation in its own child, so CPU and RSS are the handler's
@@ -28,6 +30,7 @@ const epochMs = () => performance.timeOrigin + performance.now()
 const MODEL_TTFB_MS = 400
 const API_LATENCY_MS = 100
 const AGENT_BOOT_MS = 500
+const S2_ACK_LATENCY_MS = Number(flag('s2-ack-latency') ?? 0)
 
 // ---------------------------------------------------------------------------------------------
 // Role: plane.
@@ -37,7 +40,7 @@ if (role === 'plane') {
   const plane = await startDevPlane({
     logRequests: false,
     agent: { bootDelayMs: AGENT_BOOT_MS, toolOutputs: { getWeather: { city: 'Paris', tempC: 20 } }, text: ['It is ', '20C.'] },
-    faults: { latencyMs: API_LATENCY_MS },
+    faults: { latencyMs: API_LATENCY_MS, s2AckLatencyMs: S2_ACK_LATENCY_MS },
   })
   process.send({ apiUrl: plane.apiUrl, secretKey: plane.secretKey })
   process.on('message', (m) => {
@@ -317,7 +320,7 @@ function chunkDelays(turns, outTimestamps) {
 }
 
 if (role === 'main') {
-  const plane = child(['--role=plane'])
+  const plane = child(['--role=plane', `--s2-ack-latency=${S2_ACK_LATENCY_MS}`])
   const planeInfo = (await once(plane, 'message'))[0]
   const apiClient = JSON.stringify({ baseURL: planeInfo.apiUrl, accessToken: planeInfo.secretKey })
   // `<impl>-nmr`: the same handler in a process with V8's memory reducer off, for the CPU rows
@@ -479,7 +482,7 @@ if (role === 'main') {
 
   // Report.
   const m = (xs) => median(xs)
-  console.log(`setup: model TTFB ${MODEL_TTFB_MS} ms, control-plane latency ${API_LATENCY_MS} ms, agent boot ${AGENT_BOOT_MS} ms, ${rounds} rounds`)
+  console.log(`setup: model TTFB ${MODEL_TTFB_MS} ms, control-plane latency ${API_LATENCY_MS} ms, S2 ack latency ${S2_ACK_LATENCY_MS} ms, agent boot ${AGENT_BOOT_MS} ms, ${rounds} rounds`)
   if (runs('ttfc')) {
   console.log('\nTTFC (ms to first text-delta, median)')
   console.log(`  plain streamText ${fmt(m(ttfc.plain))}   ours ${fmt(m(ttfc.ours))}   reference ${fmt(m(ttfc.ref))}`)

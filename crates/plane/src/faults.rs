@@ -13,6 +13,9 @@ use serde::Deserialize;
 pub struct Faults {
   /// Added before every control-plane (Trigger API) response, to emulate the cloud round trip.
   pub latency_ms: u64,
+  /// Added before every S2S ack frame (after the records are stored), to emulate S2's own round
+  /// trip: a writer then has records arriving while a batch waits for its ack.
+  pub s2_ack_latency_ms: u64,
   pub create_session: Option<CreateSessionFault>,
   pub in_append: Option<AppendFault>,
   pub sse: Option<SseFault>,
@@ -149,6 +152,10 @@ impl FaultState {
 
   pub fn latency_ms(&self) -> u64 {
     self.lock().latency_ms
+  }
+
+  pub fn s2_ack_latency_ms(&self) -> u64 {
+    self.lock().s2_ack_latency_ms
   }
 
   pub fn sse_batch_records(&self) -> Option<usize> {

@@ -7,6 +7,7 @@ use http::{HeaderValue, Response};
 use http_body_util::BodyExt;
 use prost::Message;
 use serde::Deserialize;
+use std::time::Duration;
 
 use super::proto::{AppendAck, AppendInput};
 use super::S2Request;
@@ -166,6 +167,7 @@ fn session(req: S2Request, terminal_fault: Option<TerminalFault>) -> Resp {
   req.state.log.mark_streaming(req.log_id);
   let (tx, body) = channel_body(64);
   let stream = req.state.streams.get_or_create(&req.stream_name);
+  let state = req.state.clone();
   let mut incoming = req.body;
   tokio::spawn(async move {
     let mut decoder = FrameDecoder::default();
@@ -245,6 +247,10 @@ fn session(req: S2Request, terminal_fault: Option<TerminalFault>) -> Resp {
         match stream.append(records, input.match_seq_num, input.fencing_token.as_deref()) {
           Ok(ack) => {
             let ack = frame::encode_message(&AppendAck::from(ack));
+            let latency = state.faults.s2_ack_latency_ms();
+            if latency > 0 {
+              tokio::time::sleep(Duration::from_millis(latency)).await;
+            }
             if tx.send(Ok(ack)).await.is_err() {
               return;
             }
