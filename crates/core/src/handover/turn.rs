@@ -445,7 +445,8 @@ impl TurnContext {
     writer: tokio::task::JoinHandle<WriterOutcome>,
     report: &mut TurnReport,
   ) -> WriterOutcome {
-    // Source done: the writer flushes what is queued (no linger) and closes.
+    // Source done: dropping the sender closes the tee and ends a linger; the writer flushes what
+    // is queued and closes.
     self.shared.writer_tx.lock().expect("not poisoned").take();
     let outcome = {
       let abort = writer.abort_handle();
